@@ -1,0 +1,1 @@
+//! Amazon States Language (JSONata mode): model and structural checks.

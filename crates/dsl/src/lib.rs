@@ -1,0 +1,1 @@
+//! The Conductor workflow DSL: model, the ${...} parameter language, and validation.

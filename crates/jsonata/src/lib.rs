@@ -1,0 +1,1 @@
+//! JSONata evaluation with the functions Step Functions adds.

@@ -1,0 +1,1 @@
+//! The contract between compiled state machines and the task functions: function names, payloads, error names, ARN placeholders.
