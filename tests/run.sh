@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: installs the external tools the tests use (into target/tools, never
+# globally), then every unit, integration, corpus and doc test of the workspace.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+tools="$root/target/tools"
+mkdir -p "$tools"
+
+# asl-validator (npm) checks every compiled state machine.
+if [ ! -x "$tools/node_modules/.bin/asl-validator" ]; then
+  npm install --silent --no-audit --no-fund --prefix "$tools" asl-validator@4 >/dev/null
+fi
+export PATH="$tools/node_modules/.bin:$PATH"
+
+if ! command -v cargo-nextest >/dev/null 2>&1; then
+  cargo install --locked cargo-nextest
+fi
+
+cargo nextest run --workspace --locked --no-fail-fast
+cargo test --workspace --locked --doc
