@@ -13,3 +13,4 @@
 pub mod errors;
 pub mod payload;
 pub mod placeholders;
+pub mod task_map;
