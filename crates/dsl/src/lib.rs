@@ -1,1 +1,5 @@
-//! The Conductor workflow DSL: model, the ${...} parameter language, and validation.
+//! The Conductor workflow DSL: the serde [`model`] of definitions, the `${...}` parameter
+//! language and validation with diagnostics that point into the input.
+
+pub mod model;
+pub mod pointer;
