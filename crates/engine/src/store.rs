@@ -1,0 +1,373 @@
+//! The engine's port to durable state.
+//!
+//! The engine appends every history event through [`ExecutionStore`] as it happens, so that a
+//! host can resume unfinished executions after a crash by replaying their history. The SQLite
+//! implementation lives in `ocflow-store`; [`MemoryStore`] serves tests and one-shot runs that
+//! need no file.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::history::{HistoryEvent, Millis};
+
+/// The status of an execution, as Step Functions names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ExecutionStatus {
+    /// Still running (or waiting on timers, tokens or children).
+    Running,
+    /// Ended in a Succeed state or an End.
+    Succeeded,
+    /// Ended in a Fail state or an uncaught error.
+    Failed,
+    /// Ran past the machine's `TimeoutSeconds`.
+    TimedOut,
+    /// Stopped from outside.
+    Aborted,
+}
+
+impl ExecutionStatus {
+    /// Whether the execution has ended.
+    pub fn is_final(self) -> bool {
+        self != ExecutionStatus::Running
+    }
+
+    /// The status as stored and shown (`RUNNING`, `SUCCEEDED`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExecutionStatus::Running => "RUNNING",
+            ExecutionStatus::Succeeded => "SUCCEEDED",
+            ExecutionStatus::Failed => "FAILED",
+            ExecutionStatus::TimedOut => "TIMED_OUT",
+            ExecutionStatus::Aborted => "ABORTED",
+        }
+    }
+}
+
+/// One execution as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutionRecord {
+    /// The execution's id, which is its name (a Conductor workflowId).
+    pub id: String,
+    /// The name of the state machine it runs (for compiled workflows, the workflow name).
+    pub machine: String,
+    /// Everything needed to run the machine again on resume: the ASL document and, for
+    /// compiled workflows, the task map (`{"asl": ..., "taskMap": ...}`).
+    pub definition: Value,
+    /// The execution input.
+    pub input: Value,
+    /// The current status.
+    pub status: ExecutionStatus,
+    /// When it started.
+    pub start_time: Millis,
+    /// When it ended.
+    pub end_time: Option<Millis>,
+    /// The output, once succeeded.
+    pub output: Option<Value>,
+    /// The error name, once failed.
+    pub error: Option<String>,
+    /// The cause, once failed.
+    pub cause: Option<String>,
+    /// The execution that started this one as a child, if any.
+    pub parent_id: Option<String>,
+    /// A correlation id given at start (Conductor's correlationId).
+    pub correlation_id: Option<String>,
+}
+
+/// A task waiting for a callback (`.waitForTaskToken`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingToken {
+    /// The token, as the worker sends it back.
+    pub token: String,
+    /// The execution waiting on it.
+    pub execution_id: String,
+    /// The scope of the waiting state (see [`HistoryEvent::scope`]).
+    pub scope: String,
+    /// The waiting Task state.
+    pub state: String,
+    /// When the token was issued.
+    pub issued_at: Millis,
+    /// When it times out for lack of a heartbeat, if the state has `HeartbeatSeconds`.
+    pub heartbeat_deadline: Option<Millis>,
+}
+
+/// How an execution ended, for [`ExecutionStore::finish_execution`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExecutionEnd {
+    /// The final status.
+    pub status: ExecutionStatus,
+    /// When it ended.
+    pub end_time: Millis,
+    /// The output, when succeeded.
+    pub output: Option<Value>,
+    /// The error name, when failed.
+    pub error: Option<String>,
+    /// The cause, when failed.
+    pub cause: Option<String>,
+}
+
+/// Errors of a store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// An execution with this id exists already (execution names are unique).
+    #[error("execution '{0}' already exists")]
+    AlreadyExists(String),
+    /// No execution with this id.
+    #[error("no execution '{0}'")]
+    NotFound(String),
+    /// The backing storage failed.
+    #[error("store failure: {0}")]
+    Backend(String),
+}
+
+/// Durable state of executions: records, histories and pending tokens.
+///
+/// Every method is a short synchronous operation; implementations make each call atomic.
+pub trait ExecutionStore: Send + Sync {
+    /// Records a new execution, refusing a duplicate id.
+    fn create_execution(&self, record: &ExecutionRecord) -> Result<(), StoreError>;
+    /// Appends events to an execution's history (ids continue the existing ones).
+    fn append_events(&self, execution_id: &str, events: &[HistoryEvent]) -> Result<(), StoreError>;
+    /// Marks an execution as ended. A finished execution never changes again: a second call
+    /// leaves it as it is and returns `Ok(false)`.
+    fn finish_execution(&self, execution_id: &str, end: &ExecutionEnd) -> Result<bool, StoreError>;
+    /// One execution.
+    fn execution(&self, execution_id: &str) -> Result<Option<ExecutionRecord>, StoreError>;
+    /// An execution's whole history, in order.
+    fn history(&self, execution_id: &str) -> Result<Vec<HistoryEvent>, StoreError>;
+    /// The ids of every execution still running, oldest first (resumed on start).
+    fn unfinished_executions(&self) -> Result<Vec<String>, StoreError>;
+    /// Remembers a token a task waits on.
+    fn put_token(&self, token: &PendingToken) -> Result<(), StoreError>;
+    /// Forgets a token and returns it, if it was pending (each token completes at most once).
+    fn take_token(&self, token: &str) -> Result<Option<PendingToken>, StoreError>;
+    /// The tokens an execution still waits on.
+    fn pending_tokens(&self, execution_id: &str) -> Result<Vec<PendingToken>, StoreError>;
+}
+
+/// An in-memory [`ExecutionStore`], for tests and runs that keep nothing.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    inner: Mutex<MemoryState>,
+}
+
+#[derive(Debug, Default)]
+struct MemoryState {
+    executions: BTreeMap<String, ExecutionRecord>,
+    histories: BTreeMap<String, Vec<HistoryEvent>>,
+    tokens: BTreeMap<String, PendingToken>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, MemoryState> {
+        // No method panics while holding the lock; recover the data if one ever did.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl ExecutionStore for MemoryStore {
+    fn create_execution(&self, record: &ExecutionRecord) -> Result<(), StoreError> {
+        let mut state = self.state();
+        if state.executions.contains_key(&record.id) {
+            return Err(StoreError::AlreadyExists(record.id.clone()));
+        }
+        state.executions.insert(record.id.clone(), record.clone());
+        state.histories.insert(record.id.clone(), Vec::new());
+        Ok(())
+    }
+
+    fn append_events(&self, execution_id: &str, events: &[HistoryEvent]) -> Result<(), StoreError> {
+        let mut state = self.state();
+        let history = state
+            .histories
+            .get_mut(execution_id)
+            .ok_or_else(|| StoreError::NotFound(execution_id.to_owned()))?;
+        history.extend_from_slice(events);
+        Ok(())
+    }
+
+    fn finish_execution(&self, execution_id: &str, end: &ExecutionEnd) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        let record = state
+            .executions
+            .get_mut(execution_id)
+            .ok_or_else(|| StoreError::NotFound(execution_id.to_owned()))?;
+        if record.status.is_final() {
+            return Ok(false);
+        }
+        record.status = end.status;
+        record.end_time = Some(end.end_time);
+        record.output = end.output.clone();
+        record.error = end.error.clone();
+        record.cause = end.cause.clone();
+        state.tokens.retain(|_, t| t.execution_id != execution_id);
+        Ok(true)
+    }
+
+    fn execution(&self, execution_id: &str) -> Result<Option<ExecutionRecord>, StoreError> {
+        Ok(self.state().executions.get(execution_id).cloned())
+    }
+
+    fn history(&self, execution_id: &str) -> Result<Vec<HistoryEvent>, StoreError> {
+        Ok(self
+            .state()
+            .histories
+            .get(execution_id)
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    fn unfinished_executions(&self) -> Result<Vec<String>, StoreError> {
+        let state = self.state();
+        let mut running: Vec<&ExecutionRecord> = state
+            .executions
+            .values()
+            .filter(|r| !r.status.is_final())
+            .collect();
+        running.sort_by_key(|r| (r.start_time, r.id.clone()));
+        Ok(running.into_iter().map(|r| r.id.clone()).collect())
+    }
+
+    fn put_token(&self, token: &PendingToken) -> Result<(), StoreError> {
+        self.state()
+            .tokens
+            .insert(token.token.clone(), token.clone());
+        Ok(())
+    }
+
+    fn take_token(&self, token: &str) -> Result<Option<PendingToken>, StoreError> {
+        Ok(self.state().tokens.remove(token))
+    }
+
+    fn pending_tokens(&self, execution_id: &str) -> Result<Vec<PendingToken>, StoreError> {
+        Ok(self
+            .state()
+            .tokens
+            .values()
+            .filter(|t| t.execution_id == execution_id)
+            .cloned()
+            .collect())
+    }
+}
+
+/// Contract tests every [`ExecutionStore`] implementation must pass; `ocflow-store` runs them
+/// against SQLite.
+pub mod contract {
+    use super::*;
+    use crate::history::EventKind;
+    use serde_json::json;
+
+    fn record(id: &str, start_time: Millis) -> ExecutionRecord {
+        ExecutionRecord {
+            id: id.into(),
+            machine: "m".into(),
+            definition: json!({"asl": {}}),
+            input: json!({"a": 1}),
+            status: ExecutionStatus::Running,
+            start_time,
+            end_time: None,
+            output: None,
+            error: None,
+            cause: None,
+            parent_id: None,
+            correlation_id: Some("c-1".into()),
+        }
+    }
+
+    /// Runs every contract check on `store`, which must be empty; panics on the first failure.
+    pub fn check(store: &dyn ExecutionStore) {
+        store.create_execution(&record("b", 2)).unwrap();
+        store.create_execution(&record("a", 1)).unwrap();
+        assert!(matches!(
+            store.create_execution(&record("a", 5)),
+            Err(StoreError::AlreadyExists(id)) if id == "a"
+        ));
+        assert_eq!(store.execution("a").unwrap().unwrap(), record("a", 1));
+        assert_eq!(store.execution("zz").unwrap(), None);
+
+        let events: Vec<HistoryEvent> = (1..=3)
+            .map(|id| HistoryEvent {
+                id,
+                timestamp: id as Millis,
+                scope: String::new(),
+                kind: EventKind::StateEntered {
+                    state: format!("S{id}"),
+                    input: json!(id),
+                },
+            })
+            .collect();
+        store.append_events("a", &events[..2]).unwrap();
+        store.append_events("a", &events[2..]).unwrap();
+        assert_eq!(store.history("a").unwrap(), events);
+        assert!(matches!(
+            store.append_events("zz", &events),
+            Err(StoreError::NotFound(_))
+        ));
+
+        assert_eq!(store.unfinished_executions().unwrap(), vec!["a", "b"]);
+
+        let token = PendingToken {
+            token: "t-1".into(),
+            execution_id: "a".into(),
+            scope: "Fork/0".into(),
+            state: "wait".into(),
+            issued_at: 7,
+            heartbeat_deadline: Some(70),
+        };
+        store.put_token(&token).unwrap();
+        assert_eq!(store.pending_tokens("a").unwrap(), vec![token.clone()]);
+        assert_eq!(store.take_token("t-1").unwrap(), Some(token.clone()));
+        assert_eq!(
+            store.take_token("t-1").unwrap(),
+            None,
+            "a token completes once"
+        );
+
+        store.put_token(&token).unwrap();
+        let end = ExecutionEnd {
+            status: ExecutionStatus::Succeeded,
+            end_time: 9,
+            output: Some(json!({"ok": true})),
+            error: None,
+            cause: None,
+        };
+        assert!(store.finish_execution("a", &end).unwrap());
+        let late = ExecutionEnd {
+            status: ExecutionStatus::Failed,
+            ..end.clone()
+        };
+        assert!(
+            !store.finish_execution("a", &late).unwrap(),
+            "finished stays finished"
+        );
+        let stored = store.execution("a").unwrap().unwrap();
+        assert_eq!(stored.status, ExecutionStatus::Succeeded);
+        assert_eq!(stored.output, Some(json!({"ok": true})));
+        assert_eq!(stored.end_time, Some(9));
+        assert!(
+            store.pending_tokens("a").unwrap().is_empty(),
+            "finishing drops tokens"
+        );
+        assert_eq!(store.unfinished_executions().unwrap(), vec!["b"]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_store_meets_the_contract() {
+        contract::check(&MemoryStore::new());
+    }
+}
