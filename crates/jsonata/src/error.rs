@@ -112,17 +112,52 @@ impl Error {
     }
 }
 
-/// Splits a jsonata-core message into its leading `X0000` code and the rest.
+/// Splits a jsonata-core message into its JSONata code (`X0000`) and the text after it.
+///
+/// The code leads the message or follows a prefix such as `Invalid syntax: `; a message without
+/// a code is returned whole.
 pub(crate) fn split_code(message: &str) -> (Option<String>, String) {
     let bytes = message.as_bytes();
-    let coded = bytes.len() >= 5
-        && bytes[0].is_ascii_uppercase()
-        && bytes[1..5].iter().all(u8::is_ascii_digit)
-        && bytes.get(5).is_none_or(|b| *b == b':');
-    if coded {
-        let rest = message[5..].trim_start_matches(':').trim_start();
-        (Some(message[..5].to_owned()), rest.to_owned())
-    } else {
-        (None, message.to_owned())
+    let found = (0..bytes.len().saturating_sub(4)).find(|&i| {
+        (i == 0 || bytes[i - 1] == b' ')
+            && bytes[i].is_ascii_uppercase()
+            && bytes[i + 1..i + 5].iter().all(u8::is_ascii_digit)
+            && bytes.get(i + 5).is_none_or(|b| *b == b':')
+    });
+    match found {
+        Some(i) => {
+            let rest = message[i + 5..].trim_start_matches(':').trim_start();
+            (Some(message[i..i + 5].to_owned()), rest.to_owned())
+        }
+        None => (None, message.to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_found_at_the_start_or_after_a_prefix() {
+        assert_eq!(
+            split_code("T2001: The left side"),
+            (Some("T2001".to_owned()), "The left side".to_owned())
+        );
+        assert_eq!(
+            split_code("Invalid syntax: T1006: Attempted to invoke a non-function"),
+            (
+                Some("T1006".to_owned()),
+                "Attempted to invoke a non-function".to_owned()
+            )
+        );
+        assert_eq!(
+            split_code("Unclosed comment"),
+            (None, "Unclosed comment".to_owned())
+        );
+        assert_eq!(
+            split_code("see RFC 1234: x"),
+            (None, "see RFC 1234: x".to_owned())
+        );
+        assert_eq!(split_code(""), (None, String::new()));
     }
 }
