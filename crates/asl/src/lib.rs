@@ -24,11 +24,13 @@
 //! assert_eq!(back, machine);
 //! ```
 
+mod check;
 mod fields;
 pub mod jsonata;
 mod machine;
 mod state;
 
+pub use check::{AslDiagnostic, Code, MAX_STATE_NAME_LEN, Severity, is_loggable_name};
 pub use fields::{
     Catcher, ChoiceRule, Extra, JitterStrategy, JsonataOr, QueryLanguage, Retrier, Transition,
 };
