@@ -1,5 +1,6 @@
 //! The Conductor workflow DSL: the serde [`model`] of definitions, the `${...}` parameter
-//! language and validation with diagnostics that point into the input.
+//! language ([`params`]) and validation with diagnostics that point into the input.
 
 pub mod model;
+pub mod params;
 pub mod pointer;
