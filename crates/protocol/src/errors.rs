@@ -9,6 +9,7 @@
 //! | `Ocf.Connect` | the connection could not be made (DNS, refused, TLS) | yes |
 //! | `Ocf.HostRefused` | the host is outside the registry and allowlist, or link-local/metadata | no |
 //! | `Ocf.BadInput` | the task input cannot be understood (no uri, bad method, ...) | no |
+//! | `Ocf.Config` | the service registry or a credential it names is missing or invalid | no |
 //! | `Script.Error` | the script threw, or does not compile | no |
 //! | `Script.Timeout` | the script ran past its time limit | no |
 //! | `Script.Memory` | the script ran past its memory limit | no |
@@ -28,6 +29,9 @@ pub const CONNECT: &str = "Ocf.Connect";
 pub const HOST_REFUSED: &str = "Ocf.HostRefused";
 /// The task input cannot be understood (missing uri, unknown method, unknown service, ...).
 pub const BAD_INPUT: &str = "Ocf.BadInput";
+/// The service registry, or a credential it names (environment variable, secret), is missing or
+/// invalid: a deployment problem that retrying will not fix.
+pub const CONFIG: &str = "Ocf.Config";
 /// A script (INLINE JavaScript or jq) threw or failed to compile.
 pub const SCRIPT_ERROR: &str = "Script.Error";
 /// A script ran past its time limit.
@@ -50,6 +54,7 @@ pub const TERMINAL: &[&str] = &[
     HTTP_4XX,
     HOST_REFUSED,
     BAD_INPUT,
+    CONFIG,
     SCRIPT_ERROR,
     SCRIPT_TIMEOUT,
     SCRIPT_MEMORY,
