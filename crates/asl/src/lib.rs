@@ -26,6 +26,7 @@
 
 mod check;
 mod fields;
+mod graph;
 pub mod jsonata;
 mod machine;
 mod state;
@@ -34,6 +35,7 @@ pub use check::{AslDiagnostic, Code, MAX_STATE_NAME_LEN, Severity, is_loggable_n
 pub use fields::{
     Catcher, ChoiceRule, Extra, JitterStrategy, JsonataOr, QueryLanguage, Retrier, Transition,
 };
+pub use graph::{to_dot, to_mermaid};
 pub use machine::{Scope, StateMachine, escape_pointer};
 pub use state::{
     Branch, ChoiceState, ExecutionType, FailState, ItemBatcher, ItemProcessor, ItemReader,
