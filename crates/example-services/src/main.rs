@@ -4,8 +4,9 @@
 //! API as an OCF service would be: `/inventory`, `/payments`, `/shipping`, `/pricing` and
 //! `/notifications`. `workflows/services.json` maps `ocf://<service>` to these prefixes.
 //!
-//! It prints `listening on http://ADDR` on its first line of stdout, so a script can start it
-//! on port 0 and read the address back.
+//! It prints `listening on http://ADDR` on its first line of stdout. Started on port 0 with
+//! `--registry-out FILE`, it writes a service registry pointing at the port it got, which is how
+//! `workflows/run-example.sh` and the tests use it.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -24,8 +25,26 @@ use serde_json::{Value, json};
 #[command(about = "Example OCF services for the workflows in workflows/")]
 struct Args {
     /// Address to listen on; port 0 picks a free port.
-    #[arg(long, default_value = "127.0.0.1:0")]
+    #[arg(long, default_value = "127.0.0.1:8787")]
     listen: SocketAddr,
+    /// Write an OCF service registry for the address actually bound to this file.
+    #[arg(long)]
+    registry_out: Option<std::path::PathBuf>,
+}
+
+/// The services this process serves, by their `ocf://` name.
+const SERVICES: [&str; 5] = ["inventory", "payments", "shipping", "pricing", "notifications"];
+
+/// An OCF service registry (see `ocflow-tasks`) mapping every example service to `base`.
+fn registry(base: &str) -> Value {
+    let services: serde_json::Map<String, Value> = SERVICES
+        .iter()
+        .map(|name| {
+            let service = json!({ "baseUrl": format!("{base}/{name}"), "readTimeoutMs": 5000 });
+            ((*name).to_owned(), service)
+        })
+        .collect();
+    json!({ "services": services })
 }
 
 /// In-memory state shared by the handlers.
@@ -160,6 +179,11 @@ fn router() -> Router {
 async fn main() -> std::io::Result<()> {
     let args = Args::parse();
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
-    println!("listening on http://{}", listener.local_addr()?);
+    let base = format!("http://{}", listener.local_addr()?);
+    if let Some(path) = &args.registry_out {
+        let text = serde_json::to_string_pretty(&registry(&base)).map_err(std::io::Error::other)?;
+        std::fs::write(path, text + "\n")?;
+    }
+    println!("listening on {base}");
     axum::serve(listener, router()).await
 }
