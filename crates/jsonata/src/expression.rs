@@ -200,6 +200,30 @@ impl Expression {
                 context.bind(name.clone(), value::to_jvalue(value));
             }
         }
+        self.run_in(context, input)
+    }
+
+    /// Evaluates with variables already converted, shared by the expressions of a template.
+    pub(crate) fn run_with(
+        &self,
+        input: &JValue,
+        converted: &[(String, JValue)],
+    ) -> Result<Option<Value>, Error> {
+        let mut context = Context::new();
+        for name in &self.variables {
+            if let Ok(i) = converted.binary_search_by(|(n, _)| n.as_str().cmp(name)) {
+                context.bind(name.clone(), converted[i].1.clone());
+            }
+        }
+        self.run_in(context, input)
+    }
+
+    /// Names of the variables this expression mentions, for callers that convert bindings once.
+    pub(crate) fn mentioned(&self) -> &[String] {
+        &self.variables
+    }
+
+    fn run_in(&self, context: Context, input: &JValue) -> Result<Option<Value>, Error> {
         let options = EvaluatorOptions {
             timeout_ms: self
                 .limits
@@ -210,7 +234,7 @@ impl Expression {
         };
         let evaluated = catch_unwind(AssertUnwindSafe(|| {
             let mut evaluator = Evaluator::with_options(context, options);
-            functions::register(&mut evaluator)?;
+            functions::register(&mut evaluator, &self.variables)?;
             evaluator.evaluate(&self.ast, input)
         }));
         let result = match evaluated {

@@ -26,20 +26,38 @@ use crate::value::to_jvalue;
 /// Most items `$range` builds, so that a typo cannot exhaust memory.
 pub const MAX_RANGE_ITEMS: usize = 1_000_000;
 
-/// Registers the Step Functions functions on `evaluator`.
-pub(crate) fn register(evaluator: &mut Evaluator) -> Result<(), EvaluatorError> {
-    evaluator.register_fn("partition", partition)?;
-    evaluator.register_fn("range", range)?;
-    evaluator.register_fn("hash", hash)?;
-    evaluator.register_fn("uuid", uuid)?;
-    evaluator.register_fn("parse", parse)?;
-    evaluator.register_fn_override("random", random)?;
-    evaluator.register_fn_override("eval", |_: &[JValue]| {
-        Err(fail(
-            "T1006",
-            "$eval is not supported by Step Functions; use $parse",
-        ))
-    })?;
+/// Registers on `evaluator` those Step Functions functions whose names are in `mentioned`
+/// (sorted), so that an expression calling none of them pays nothing.
+pub(crate) fn register(
+    evaluator: &mut Evaluator,
+    mentioned: &[String],
+) -> Result<(), EvaluatorError> {
+    let wanted = |name: &str| mentioned.binary_search_by(|m| m.as_str().cmp(name)).is_ok();
+    for (name, function) in [
+        (
+            "partition",
+            partition as fn(&[JValue]) -> Result<JValue, EvaluatorError>,
+        ),
+        ("range", range),
+        ("hash", hash),
+        ("uuid", uuid),
+        ("parse", parse),
+    ] {
+        if wanted(name) {
+            evaluator.register_fn(name, function)?;
+        }
+    }
+    if wanted("random") {
+        evaluator.register_fn_override("random", random)?;
+    }
+    if wanted("eval") {
+        evaluator.register_fn_override("eval", |_: &[JValue]| {
+            Err(fail(
+                "T1006",
+                "$eval is not supported by Step Functions; use $parse",
+            ))
+        })?;
+    }
     Ok(())
 }
 

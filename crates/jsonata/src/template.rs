@@ -11,9 +11,10 @@
 //!   raises as `States.QueryEvaluationError`. It does not drop the field or write null: JSON
 //!   cannot hold undefined. Guard optional data with `$exists(x) ? x : null`.
 
+use jsonata_core::value::JValue;
 use serde_json::{Map, Value};
 
-use crate::{Bindings, Error, Expression};
+use crate::{Bindings, Error, Expression, value};
 
 /// Whether `text` is a JSONata expression in Step Functions' `{% ... %}` form.
 ///
@@ -84,7 +85,36 @@ impl Template {
     /// # Ok::<(), Error>(())
     /// ```
     pub fn evaluate(&self, bindings: &Bindings) -> Result<Value, Error> {
-        evaluate(&self.root, bindings)
+        if let Node::Literal(value) = &self.root {
+            return Ok(value.clone());
+        }
+        // Each bound variable some expression reads is converted once, not once per expression.
+        let mut mentioned = Vec::new();
+        collect_mentioned(&self.root, &mut mentioned);
+        mentioned.sort_unstable();
+        mentioned.dedup();
+        let converted: Vec<(String, JValue)> = mentioned
+            .into_iter()
+            .filter_map(|name| {
+                bindings
+                    .get(name)
+                    .map(|v| (name.to_owned(), value::to_jvalue(v)))
+            })
+            .collect();
+        evaluate(&self.root, &converted)
+    }
+}
+
+fn collect_mentioned<'a>(node: &'a Node, out: &mut Vec<&'a str>) {
+    match node {
+        Node::Literal(_) => {}
+        Node::Expression { expression, .. } => {
+            out.extend(expression.mentioned().iter().map(String::as_str));
+        }
+        Node::Array(items) => items.iter().for_each(|item| collect_mentioned(item, out)),
+        Node::Object(fields) => fields
+            .iter()
+            .for_each(|(_, item)| collect_mentioned(item, out)),
     }
 }
 
@@ -132,14 +162,14 @@ fn compile(value: &Value, pointer: &mut String) -> Result<Node, Error> {
     })
 }
 
-fn evaluate(node: &Node, bindings: &Bindings) -> Result<Value, Error> {
+fn evaluate(node: &Node, bindings: &[(String, JValue)]) -> Result<Value, Error> {
     Ok(match node {
         Node::Literal(value) => value.clone(),
         Node::Expression {
             expression,
             pointer,
         } => expression
-            .evaluate_without_input(bindings)
+            .run_with(&JValue::Undefined, bindings)
             .map_err(|e| e.at_pointer(pointer))?
             .ok_or_else(|| Error::Undefined {
                 pointer: pointer.clone(),
