@@ -1,0 +1,3 @@
+//! Test support shared by the function crates.
+
+pub mod runtime_api;
