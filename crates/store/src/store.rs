@@ -1,0 +1,429 @@
+//! [`SqliteStore`]: connections, and the [`ExecutionStore`] port on SQLite.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use ocflow_engine::history::HistoryEvent;
+use ocflow_engine::store::{
+    ExecutionEnd, ExecutionRecord, ExecutionStore, PendingToken, StoreError,
+};
+use rusqlite::{
+    Connection, OpenFlags, OptionalExtension, Row, Transaction, TransactionBehavior, params,
+};
+
+use crate::codec::{
+    EventRow, event_from_row, json, json_column, optional_json_column, payload_json, status_column,
+};
+use crate::{Error, schema};
+
+/// Idle read-only connections kept for reuse; more are opened when more threads read at once.
+const MAX_IDLE_READERS: usize = 4;
+
+/// An [`ExecutionStore`] in one SQLite file (or in memory).
+///
+/// One connection writes, behind a mutex: every call is one short `BEGIN IMMEDIATE`
+/// transaction, and payloads are serialised before the lock is taken. Reads of a file go
+/// through a small pool of read-only connections, which the write-ahead log lets run beside
+/// the writer; an in-memory store reads through its one connection.
+pub struct SqliteStore {
+    writer: Mutex<Connection>,
+    readers: Readers,
+}
+
+enum Readers {
+    /// In memory: the writer's connection serves reads too.
+    Writer,
+    /// A file: read-only connections, opened on demand and kept for reuse.
+    Pool {
+        path: PathBuf,
+        idle: Mutex<Vec<Connection>>,
+    },
+}
+
+impl fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if need be) the store in the file at `path`, switches it to write-ahead
+    /// logging with `synchronous=NORMAL`, and migrates its schema to the current version.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, Error> {
+        let path = path.as_ref().to_path_buf();
+        let opened = Connection::open(&path).and_then(|conn| {
+            schema::configure(&conn)?;
+            let mode = schema::configure_file_writer(&conn)?;
+            Ok((conn, mode))
+        });
+        let (mut conn, mode) = opened.map_err(|source| Error::Open {
+            path: path.clone(),
+            source,
+        })?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(Error::NoWal { path, mode });
+        }
+        schema::migrate(&mut conn)?;
+        Ok(SqliteStore {
+            writer: Mutex::new(conn),
+            readers: Readers::Pool {
+                path,
+                idle: Mutex::new(Vec::new()),
+            },
+        })
+    }
+
+    /// A store that lives in memory and is gone when dropped.
+    pub fn in_memory() -> Result<Self, Error> {
+        let mut conn = Connection::open_in_memory()?;
+        schema::configure(&conn)?;
+        schema::migrate(&mut conn)?;
+        Ok(SqliteStore {
+            writer: Mutex::new(conn),
+            readers: Readers::Writer,
+        })
+    }
+
+    /// The file behind the store; `None` in memory.
+    pub fn path(&self) -> Option<&Path> {
+        match &self.readers {
+            Readers::Writer => None,
+            Readers::Pool { path, .. } => Some(path),
+        }
+    }
+
+    fn writer(&self) -> MutexGuard<'_, Connection> {
+        // A panic while the lock was held rolled its transaction back when the transaction was
+        // dropped, so the connection is still sound.
+        self.writer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs `f` in one write transaction, committed if `f` succeeds and rolled back otherwise.
+    pub(crate) fn write<T>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let mut conn = self.writer();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let value = f(&tx)?;
+        tx.commit()?;
+        Ok(value)
+    }
+
+    /// Runs `f` on a connection that sees every committed write.
+    pub(crate) fn read<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let (path, idle) = match &self.readers {
+            Readers::Writer => return f(&self.writer()),
+            Readers::Pool { path, idle } => (path, idle),
+        };
+        let lock = || idle.lock().unwrap_or_else(|p| p.into_inner());
+        let reused = lock().pop();
+        let conn = match reused {
+            Some(conn) => conn,
+            None => open_reader(path)?,
+        };
+        let value = f(&conn);
+        let mut idle = lock();
+        if idle.len() < MAX_IDLE_READERS {
+            idle.push(conn);
+        }
+        value
+    }
+}
+
+fn open_reader(path: &Path) -> Result<Connection, Error> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+        | OpenFlags::SQLITE_OPEN_URI
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    Connection::open_with_flags(path, flags)
+        .and_then(|conn| {
+            schema::configure(&conn)?;
+            Ok(conn)
+        })
+        .map_err(|source| Error::Open {
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
+/// The `seq` of execution `id`, or [`Error::NotFound`].
+pub(crate) fn execution_seq(conn: &Connection, id: &str) -> Result<i64, Error> {
+    conn.prepare_cached("SELECT seq FROM executions WHERE id = ?1")?
+        .query_row([id], |row| row.get(0))
+        .optional()?
+        .ok_or_else(|| Error::NotFound(id.to_owned()))
+}
+
+const EXECUTION_COLUMNS: &str = "id, machine, definition, input, status, start_time, end_time, \
+     output, error, cause, parent_id, correlation_id";
+
+fn execution_from_row(row: &Row<'_>) -> rusqlite::Result<ExecutionRecord> {
+    Ok(ExecutionRecord {
+        id: row.get(0)?,
+        machine: row.get(1)?,
+        definition: json_column(row, 2)?,
+        input: json_column(row, 3)?,
+        status: status_column(row, 4)?,
+        start_time: row.get(5)?,
+        end_time: row.get(6)?,
+        output: optional_json_column(row, 7)?,
+        error: row.get(8)?,
+        cause: row.get(9)?,
+        parent_id: row.get(10)?,
+        correlation_id: row.get(11)?,
+    })
+}
+
+fn token_from_row(row: &Row<'_>) -> rusqlite::Result<PendingToken> {
+    Ok(PendingToken {
+        token: row.get(0)?,
+        execution_id: row.get(1)?,
+        scope: row.get(2)?,
+        state: row.get(3)?,
+        issued_at: row.get(4)?,
+        heartbeat_deadline: row.get(5)?,
+    })
+}
+
+impl SqliteStore {
+    fn create(&self, record: &ExecutionRecord) -> Result<(), Error> {
+        let definition = json(&record.definition, "execution definition")?;
+        let input = payload_json(&record.input, || {
+            format!("input of execution '{}'", record.id)
+        })?;
+        let output = record
+            .output
+            .as_ref()
+            .map(|output| payload_json(output, || format!("output of execution '{}'", record.id)))
+            .transpose()?;
+        self.write(|tx| {
+            let inserted = tx
+                .prepare_cached(
+                    "INSERT INTO executions (id, machine, definition, input, status, start_time, \
+                     end_time, output, error, cause, parent_id, correlation_id) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
+                     ON CONFLICT (id) DO NOTHING",
+                )?
+                .execute(params![
+                    record.id,
+                    record.machine,
+                    definition,
+                    input,
+                    record.status.as_str(),
+                    record.start_time,
+                    record.end_time,
+                    output,
+                    record.error,
+                    record.cause,
+                    record.parent_id,
+                    record.correlation_id,
+                ])?;
+            if inserted == 0 {
+                return Err(Error::AlreadyExists(record.id.clone()));
+            }
+            Ok(())
+        })
+    }
+
+    fn append(&self, execution_id: &str, events: &[HistoryEvent]) -> Result<(), Error> {
+        let rows = events
+            .iter()
+            .map(|event| EventRow::encode(execution_id, event))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.write(|tx| {
+            let execution = execution_seq(tx, execution_id)?;
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO events (execution, id, timestamp, scope, type, state, body) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
+            )?;
+            for (row, event) in rows.iter().zip(events) {
+                let inserted = insert.execute(params![
+                    execution,
+                    row.id,
+                    row.timestamp,
+                    row.scope,
+                    row.kind,
+                    row.state,
+                    row.body,
+                ])?;
+                if inserted == 0 {
+                    return Err(Error::DuplicateEvent {
+                        execution_id: execution_id.to_owned(),
+                        event_id: event.id,
+                    });
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn finish(&self, execution_id: &str, end: &ExecutionEnd) -> Result<bool, Error> {
+        if !end.status.is_final() {
+            return Err(Error::NotFinal(end.status));
+        }
+        let output = end
+            .output
+            .as_ref()
+            .map(|output| payload_json(output, || format!("output of execution '{execution_id}'")))
+            .transpose()?;
+        self.write(|tx| {
+            // Forward only: the update applies to a running execution and to nothing else.
+            let finished: Option<i64> = tx
+                .prepare_cached(
+                    "UPDATE executions \
+                     SET status = ?2, end_time = ?3, output = ?4, error = ?5, cause = ?6 \
+                     WHERE id = ?1 AND status = 'RUNNING' RETURNING seq",
+                )?
+                .query_row(
+                    params![
+                        execution_id,
+                        end.status.as_str(),
+                        end.end_time,
+                        output,
+                        end.error,
+                        end.cause,
+                    ],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            let Some(execution) = finished else {
+                execution_seq(tx, execution_id)?;
+                return Ok(false);
+            };
+            tx.prepare_cached("DELETE FROM tokens WHERE execution = ?1")?
+                .execute([execution])?;
+            Ok(true)
+        })
+    }
+
+    fn get(&self, execution_id: &str) -> Result<Option<ExecutionRecord>, Error> {
+        self.read(|conn| {
+            let sql = format!("SELECT {EXECUTION_COLUMNS} FROM executions WHERE id = ?1");
+            Ok(conn
+                .prepare_cached(&sql)?
+                .query_row([execution_id], execution_from_row)
+                .optional()?)
+        })
+    }
+
+    fn events(&self, execution_id: &str) -> Result<Vec<HistoryEvent>, Error> {
+        self.read(|conn| {
+            let mut select = conn.prepare_cached(
+                "SELECT id, timestamp, scope, type, state, body FROM events \
+                 WHERE execution = (SELECT seq FROM executions WHERE id = ?1) ORDER BY id",
+            )?;
+            let events = select
+                .query_map([execution_id], event_from_row)?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(events)
+        })
+    }
+
+    fn running(&self) -> Result<Vec<String>, Error> {
+        self.read(|conn| {
+            let mut select = conn.prepare_cached(
+                "SELECT id FROM executions WHERE status = 'RUNNING' ORDER BY start_time, id",
+            )?;
+            let ids = select
+                .query_map([], |row| row.get(0))?
+                .collect::<Result<Vec<String>, _>>()?;
+            Ok(ids)
+        })
+    }
+
+    fn put(&self, token: &PendingToken) -> Result<(), Error> {
+        self.write(|tx| {
+            let stored = tx
+                .prepare_cached(
+                    "INSERT INTO tokens (token, execution, scope, state, issued_at, heartbeat_deadline) \
+                     SELECT ?1, seq, ?3, ?4, ?5, ?6 FROM executions WHERE id = ?2 \
+                     ON CONFLICT (token) DO UPDATE SET execution = excluded.execution, \
+                     scope = excluded.scope, state = excluded.state, issued_at = excluded.issued_at, \
+                     heartbeat_deadline = excluded.heartbeat_deadline",
+                )?
+                .execute(params![
+                    token.token,
+                    token.execution_id,
+                    token.scope,
+                    token.state,
+                    token.issued_at,
+                    token.heartbeat_deadline,
+                ])?;
+            if stored == 0 {
+                return Err(Error::NotFound(token.execution_id.clone()));
+            }
+            Ok(())
+        })
+    }
+
+    fn take(&self, token: &str) -> Result<Option<PendingToken>, Error> {
+        self.write(|tx| {
+            Ok(tx
+                .prepare_cached(
+                    "DELETE FROM tokens WHERE token = ?1 RETURNING token, \
+                     (SELECT id FROM executions WHERE seq = execution), scope, state, issued_at, \
+                     heartbeat_deadline",
+                )?
+                .query_row([token], token_from_row)
+                .optional()?)
+        })
+    }
+
+    fn tokens_of(&self, execution_id: &str) -> Result<Vec<PendingToken>, Error> {
+        self.read(|conn| {
+            let mut select = conn.prepare_cached(
+                "SELECT t.token, e.id, t.scope, t.state, t.issued_at, t.heartbeat_deadline \
+                 FROM tokens t JOIN executions e ON e.seq = t.execution \
+                 WHERE e.id = ?1 ORDER BY t.issued_at, t.token",
+            )?;
+            let tokens = select
+                .query_map([execution_id], token_from_row)?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(tokens)
+        })
+    }
+}
+
+impl ExecutionStore for SqliteStore {
+    fn create_execution(&self, record: &ExecutionRecord) -> Result<(), StoreError> {
+        Ok(self.create(record)?)
+    }
+
+    fn append_events(&self, execution_id: &str, events: &[HistoryEvent]) -> Result<(), StoreError> {
+        Ok(self.append(execution_id, events)?)
+    }
+
+    fn finish_execution(&self, execution_id: &str, end: &ExecutionEnd) -> Result<bool, StoreError> {
+        Ok(self.finish(execution_id, end)?)
+    }
+
+    fn execution(&self, execution_id: &str) -> Result<Option<ExecutionRecord>, StoreError> {
+        Ok(self.get(execution_id)?)
+    }
+
+    fn history(&self, execution_id: &str) -> Result<Vec<HistoryEvent>, StoreError> {
+        Ok(self.events(execution_id)?)
+    }
+
+    fn unfinished_executions(&self) -> Result<Vec<String>, StoreError> {
+        Ok(self.running()?)
+    }
+
+    fn put_token(&self, token: &PendingToken) -> Result<(), StoreError> {
+        Ok(self.put(token)?)
+    }
+
+    fn take_token(&self, token: &str) -> Result<Option<PendingToken>, StoreError> {
+        Ok(self.take(token)?)
+    }
+
+    fn pending_tokens(&self, execution_id: &str) -> Result<Vec<PendingToken>, StoreError> {
+        Ok(self.tokens_of(execution_id)?)
+    }
+}

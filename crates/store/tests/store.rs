@@ -1,0 +1,513 @@
+//! The SQLite store against the engine's contract, across reopens and crashes, under
+//! concurrent use, and with the queries the REST API makes.
+
+use std::process::Command;
+use std::sync::Arc;
+use std::thread;
+
+use ocflow_engine::history::{EventKind, HistoryEvent, Millis};
+use ocflow_engine::store::{
+    ExecutionEnd, ExecutionRecord, ExecutionStatus, ExecutionStore, PendingToken, StoreError,
+    contract,
+};
+use ocflow_store::{Error, ExecutionQuery, MAX_PAYLOAD_BYTES, SqliteStore};
+use serde_json::{Value, json};
+
+fn record(id: &str, machine: &str, start_time: Millis) -> ExecutionRecord {
+    ExecutionRecord {
+        id: id.into(),
+        machine: machine.into(),
+        definition: json!({"asl": {"StartAt": "A", "States": {"A": {"Type": "Succeed"}}}}),
+        input: json!({"id": id}),
+        status: ExecutionStatus::Running,
+        start_time,
+        end_time: None,
+        output: None,
+        error: None,
+        cause: None,
+        parent_id: None,
+        correlation_id: None,
+    }
+}
+
+/// The two events of one state transition.
+fn transition(first_id: u64, state: &str, payload: Value) -> [HistoryEvent; 2] {
+    [
+        HistoryEvent {
+            id: first_id,
+            timestamp: first_id as Millis,
+            scope: String::new(),
+            kind: EventKind::StateEntered {
+                state: state.into(),
+                input: payload.clone(),
+            },
+        },
+        HistoryEvent {
+            id: first_id + 1,
+            timestamp: first_id as Millis + 1,
+            scope: String::new(),
+            kind: EventKind::StateExited {
+                state: state.into(),
+                output: payload,
+                assigned: Default::default(),
+            },
+        },
+    ]
+}
+
+fn succeeded(end_time: Millis) -> ExecutionEnd {
+    ExecutionEnd {
+        status: ExecutionStatus::Succeeded,
+        end_time,
+        output: Some(json!({"done": true})),
+        error: None,
+        cause: None,
+    }
+}
+
+#[test]
+fn in_memory_store_meets_the_contract() {
+    contract::check(&SqliteStore::in_memory().unwrap());
+}
+
+#[test]
+fn file_store_meets_the_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path().join("store.db")).unwrap();
+    contract::check(&store);
+}
+
+#[test]
+fn a_reopened_file_has_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    let mut child = record("child", "m", 20);
+    child.parent_id = Some("parent".into());
+    child.correlation_id = Some("c".into());
+    let events = transition(
+        1,
+        "A",
+        json!({"n": 0.1, "big": 1e300, "order": {"z": 1, "a": 2}}),
+    );
+    let token = PendingToken {
+        token: "tok".into(),
+        execution_id: "child".into(),
+        scope: "Map/2".into(),
+        state: "wait".into(),
+        issued_at: 21,
+        heartbeat_deadline: None,
+    };
+    {
+        let store = SqliteStore::open(&path).unwrap();
+        store.create_execution(&record("parent", "m", 10)).unwrap();
+        store.create_execution(&child).unwrap();
+        store.append_events("child", &events).unwrap();
+        store.put_token(&token).unwrap();
+        assert!(store.finish_execution("parent", &succeeded(30)).unwrap());
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.execution("child").unwrap(), Some(child));
+    assert_eq!(store.history("child").unwrap(), events);
+    assert_eq!(store.pending_tokens("child").unwrap(), vec![token]);
+    let parent = store.execution("parent").unwrap().unwrap();
+    assert_eq!(parent.status, ExecutionStatus::Succeeded);
+    assert_eq!(parent.output, Some(json!({"done": true})));
+    assert_eq!(store.unfinished_executions().unwrap(), vec!["child"]);
+}
+
+const CRASH_CHILD: &str = "OCFLOW_STORE_CRASH_CHILD";
+
+#[test]
+fn committed_writes_survive_a_process_crash() {
+    if let Ok(path) = std::env::var(CRASH_CHILD) {
+        // The child: commit, then die without closing the database or checkpointing the log.
+        let store = SqliteStore::open(path).unwrap();
+        store.create_execution(&record("x", "m", 1)).unwrap();
+        for n in 0..50 {
+            store
+                .append_events("x", &transition(2 * n + 1, "S", json!(n)))
+                .unwrap();
+        }
+        std::process::abort();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    let status = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "committed_writes_survive_a_process_crash",
+            "--nocapture",
+        ])
+        .env(CRASH_CHILD, &path)
+        .status()
+        .unwrap();
+    assert!(!status.success(), "the child aborts after writing");
+    let store = SqliteStore::open(&path).unwrap();
+    let history = store.history("x").unwrap();
+    assert_eq!(history.len(), 100);
+    assert_eq!(history.last().unwrap().id, 100);
+    assert_eq!(store.unfinished_executions().unwrap(), vec!["x"]);
+}
+
+#[test]
+fn concurrent_appends_from_many_threads_all_land_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(dir.path().join("store.db")).unwrap());
+    let threads = 6;
+    let transitions = 200;
+    let handles: Vec<_> = (0..threads)
+        .map(|t| {
+            let store = Arc::clone(&store);
+            thread::spawn(move || {
+                let id = format!("e{t}");
+                store.create_execution(&record(&id, "m", t)).unwrap();
+                for n in 0..transitions {
+                    store
+                        .append_events(&id, &transition(2 * n + 1, "S", json!(n)))
+                        .unwrap();
+                    // Readers run beside the writer and see a prefix of the history.
+                    if n % 50 == 0 {
+                        assert_eq!(store.history(&id).unwrap().len() as u64, 2 * n + 2);
+                    }
+                }
+            })
+        })
+        .collect();
+    for handle in handles {
+        handle.join().unwrap();
+    }
+    for t in 0..threads {
+        let history = store.history(&format!("e{t}")).unwrap();
+        let ids: Vec<u64> = history.iter().map(|e| e.id).collect();
+        assert_eq!(ids, (1..=2 * transitions).collect::<Vec<_>>());
+    }
+}
+
+#[test]
+fn a_finished_execution_never_changes() {
+    let store = SqliteStore::in_memory().unwrap();
+    store.create_execution(&record("a", "m", 1)).unwrap();
+    assert!(store.finish_execution("a", &succeeded(5)).unwrap());
+    for late in [
+        ExecutionEnd {
+            status: ExecutionStatus::Aborted,
+            end_time: 6,
+            output: None,
+            error: None,
+            cause: Some("stopped".into()),
+        },
+        succeeded(7),
+    ] {
+        assert!(!store.finish_execution("a", &late).unwrap());
+    }
+    let stored = store.execution("a").unwrap().unwrap();
+    assert_eq!(
+        (stored.status, stored.end_time, stored.cause),
+        (ExecutionStatus::Succeeded, Some(5), None)
+    );
+    assert!(matches!(
+        store.finish_execution("nope", &succeeded(1)),
+        Err(StoreError::NotFound(id)) if id == "nope"
+    ));
+    let not_final = ExecutionEnd {
+        status: ExecutionStatus::Running,
+        ..succeeded(8)
+    };
+    assert!(matches!(
+        store.finish_execution("a", &not_final),
+        Err(StoreError::Backend(message)) if message.contains("status RUNNING")
+    ));
+}
+
+#[test]
+fn finishing_races_have_one_winner() {
+    let store = Arc::new(SqliteStore::in_memory().unwrap());
+    store.create_execution(&record("a", "m", 1)).unwrap();
+    let winners: usize = (0..8)
+        .map(|n| {
+            let store = Arc::clone(&store);
+            thread::spawn(move || store.finish_execution("a", &succeeded(n)).unwrap())
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|h| usize::from(h.join().unwrap()))
+        .sum();
+    assert_eq!(winners, 1);
+}
+
+#[test]
+fn payloads_over_256_kib_are_refused_and_nothing_is_written() {
+    let store = SqliteStore::in_memory().unwrap();
+    let big = json!({"blob": "x".repeat(MAX_PAYLOAD_BYTES)});
+
+    let mut too_big = record("big", "m", 1);
+    too_big.input = big.clone();
+    let error = store.create_execution(&too_big).unwrap_err();
+    assert!(
+        matches!(&error, StoreError::Backend(m) if m.starts_with("input of execution 'big' is 262")),
+        "{error}"
+    );
+    assert_eq!(store.execution("big").unwrap(), None);
+
+    store.create_execution(&record("a", "m", 1)).unwrap();
+    let mut events = transition(1, "S", json!(1)).to_vec();
+    events.extend(transition(3, "S", big.clone()));
+    let error = store.append_events("a", &events).unwrap_err();
+    assert!(
+        matches!(&error, StoreError::Backend(m) if m.contains("history event 3 of execution 'a'")),
+        "{error}"
+    );
+    assert!(
+        store.history("a").unwrap().is_empty(),
+        "a refused batch writes none of its events"
+    );
+
+    let end = ExecutionEnd {
+        output: Some(big),
+        ..succeeded(2)
+    };
+    assert!(store.finish_execution("a", &end).is_err());
+    assert_eq!(
+        store.execution("a").unwrap().unwrap().status,
+        ExecutionStatus::Running
+    );
+
+    // Just under the limit is fine.
+    let fits = json!("y".repeat(MAX_PAYLOAD_BYTES - 64));
+    store.append_events("a", &transition(1, "S", fits)).unwrap();
+}
+
+#[test]
+fn a_duplicate_event_id_is_refused_atomically() {
+    let store = SqliteStore::in_memory().unwrap();
+    store.create_execution(&record("a", "m", 1)).unwrap();
+    store
+        .append_events("a", &transition(1, "S", json!(1)))
+        .unwrap();
+    let mut again = transition(3, "T", json!(2)).to_vec();
+    again.extend(transition(2, "T", json!(2)));
+    let error = store.append_events("a", &again).unwrap_err();
+    assert!(
+        matches!(&error, StoreError::Backend(m) if m == "execution 'a' already has history event 2"),
+        "{error}"
+    );
+    assert_eq!(store.history("a").unwrap().len(), 2);
+}
+
+#[test]
+fn tokens_need_an_execution_and_a_reissue_replaces() {
+    let store = SqliteStore::in_memory().unwrap();
+    let mut token = PendingToken {
+        token: "t".into(),
+        execution_id: "missing".into(),
+        scope: String::new(),
+        state: "wait".into(),
+        issued_at: 1,
+        heartbeat_deadline: None,
+    };
+    assert!(matches!(
+        store.put_token(&token),
+        Err(StoreError::NotFound(_))
+    ));
+    store.create_execution(&record("a", "m", 1)).unwrap();
+    token.execution_id = "a".into();
+    store.put_token(&token).unwrap();
+    token.heartbeat_deadline = Some(9);
+    store.put_token(&token).unwrap();
+    assert_eq!(store.pending_tokens("a").unwrap(), vec![token.clone()]);
+    assert_eq!(store.take_token("t").unwrap(), Some(token));
+}
+
+fn searchable_store() -> SqliteStore {
+    let store = SqliteStore::in_memory().unwrap();
+    let rows = [
+        ("o1", "orders", 100, Some("cart-1"), None),
+        ("o2", "orders", 200, Some("cart-2"), None),
+        ("o3", "orders", 300, Some("cart-1"), None),
+        ("p1", "payments", 150, Some("cart-1"), Some("o1")),
+        ("p2", "payments", 250, None, Some("o3")),
+    ];
+    for (id, machine, start, correlation, parent) in rows {
+        let mut r = record(id, machine, start);
+        r.correlation_id = correlation.map(Into::into);
+        r.parent_id = parent.map(Into::into);
+        store.create_execution(&r).unwrap();
+    }
+    store.finish_execution("o1", &succeeded(110)).unwrap();
+    let failed = ExecutionEnd {
+        status: ExecutionStatus::Failed,
+        end_time: 160,
+        output: None,
+        error: Some("Ocf.Http5xx".into()),
+        cause: Some("503".into()),
+    };
+    store.finish_execution("p1", &failed).unwrap();
+    store
+}
+
+fn ids(store: &SqliteStore, query: ExecutionQuery) -> Vec<String> {
+    store
+        .search_executions(&query)
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id)
+        .collect()
+}
+
+#[test]
+fn search_filters_and_orders_newest_first() {
+    let store = searchable_store();
+    assert_eq!(
+        ids(&store, ExecutionQuery::default()),
+        ["o3", "p2", "o2", "p1", "o1"]
+    );
+    let orders = ExecutionQuery {
+        machine: Some("orders".into()),
+        ..ExecutionQuery::default()
+    };
+    assert_eq!(ids(&store, orders.clone()), ["o3", "o2", "o1"]);
+    assert_eq!(
+        ids(
+            &store,
+            ExecutionQuery {
+                status: Some(ExecutionStatus::Running),
+                ..orders.clone()
+            }
+        ),
+        ["o3", "o2"]
+    );
+    assert_eq!(
+        ids(
+            &store,
+            ExecutionQuery {
+                started_from: Some(150),
+                started_before: Some(300),
+                ..ExecutionQuery::default()
+            }
+        ),
+        ["p2", "o2", "p1"]
+    );
+    assert_eq!(
+        ids(
+            &store,
+            ExecutionQuery {
+                correlation_id: Some("cart-1".into()),
+                ..ExecutionQuery::default()
+            }
+        ),
+        ["o3", "p1", "o1"]
+    );
+    assert_eq!(
+        ids(
+            &store,
+            ExecutionQuery {
+                parent_id: Some("o3".into()),
+                ..ExecutionQuery::default()
+            }
+        ),
+        ["p2"]
+    );
+    assert_eq!(
+        ids(
+            &store,
+            ExecutionQuery {
+                limit: 2,
+                offset: 1,
+                ..ExecutionQuery::default()
+            }
+        ),
+        ["p2", "o2"]
+    );
+    assert!(
+        ids(
+            &store,
+            ExecutionQuery {
+                machine: Some("nothing".into()),
+                ..ExecutionQuery::default()
+            }
+        )
+        .is_empty()
+    );
+
+    let failed = store
+        .search_executions(&ExecutionQuery {
+            status: Some(ExecutionStatus::Failed),
+            ..ExecutionQuery::default()
+        })
+        .unwrap();
+    assert_eq!(failed.len(), 1);
+    let p1 = &failed[0];
+    assert_eq!(
+        (
+            p1.id.as_str(),
+            p1.machine.as_str(),
+            p1.end_time,
+            p1.error.as_deref(),
+            p1.parent_id.as_deref()
+        ),
+        ("p1", "payments", Some(160), Some("Ocf.Http5xx"), Some("o1"))
+    );
+}
+
+#[test]
+fn counts_by_status_overall_and_per_machine() {
+    let store = searchable_store();
+    assert_eq!(
+        store.count_by_status(None).unwrap(),
+        vec![
+            (ExecutionStatus::Failed, 1),
+            (ExecutionStatus::Running, 3),
+            (ExecutionStatus::Succeeded, 1)
+        ]
+    );
+    assert_eq!(
+        store.count_by_status(Some("orders")).unwrap(),
+        vec![
+            (ExecutionStatus::Running, 2),
+            (ExecutionStatus::Succeeded, 1)
+        ]
+    );
+    assert!(store.count_by_status(Some("nothing")).unwrap().is_empty());
+}
+
+#[test]
+fn removing_an_execution_removes_its_history_and_tokens() {
+    let store = searchable_store();
+    store
+        .append_events("o2", &transition(1, "S", json!(1)))
+        .unwrap();
+    let token = PendingToken {
+        token: "t".into(),
+        execution_id: "o2".into(),
+        scope: String::new(),
+        state: "S".into(),
+        issued_at: 1,
+        heartbeat_deadline: None,
+    };
+    store.put_token(&token).unwrap();
+    assert!(store.remove_execution("o2").unwrap());
+    assert!(!store.remove_execution("o2").unwrap());
+    assert_eq!(store.execution("o2").unwrap(), None);
+    assert!(store.history("o2").unwrap().is_empty());
+    assert_eq!(store.take_token("t").unwrap(), None);
+    // The id is free again.
+    store
+        .create_execution(&record("o2", "orders", 999))
+        .unwrap();
+    assert!(store.history("o2").unwrap().is_empty());
+}
+
+#[test]
+fn a_newer_schema_is_refused_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    drop(SqliteStore::open(&path).unwrap());
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", 999).unwrap();
+    }
+    assert!(matches!(
+        SqliteStore::open(&path),
+        Err(Error::SchemaTooNew { found: 999, .. })
+    ));
+}
