@@ -132,6 +132,13 @@ impl<T> From<T> for JsonataOr<T> {
     }
 }
 
+impl From<&str> for JsonataOr<String> {
+    /// A literal string; build expressions with [`JsonataOr::expression`].
+    fn from(value: &str) -> Self {
+        JsonataOr::Literal(value.to_owned())
+    }
+}
+
 impl<T: Serialize> Serialize for JsonataOr<T> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {
