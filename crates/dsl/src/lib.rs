@@ -1,6 +1,25 @@
 //! The Conductor workflow DSL: the serde [`model`] of definitions, the `${...}` parameter
-//! language ([`params`]) and validation with diagnostics that point into the input.
+//! language ([`params`]) and [`validate`]-ion with diagnostics that point into the input.
+//!
+//! ```
+//! let text = r#"{"name": "greet", "tasks": [
+//!     {"name": "hello", "taskReferenceName": "hello", "type": "SIMPLE",
+//!      "inputParameters": {"who": "${workflow.input.name}"}}]}"#;
+//! let def = ocflow_dsl::parse_workflow("greet.json", text).expect("parses");
+//! assert_eq!(def.tasks[0].task_reference_name, "hello");
+//! assert!(ocflow_dsl::validate(&def).is_empty());
+//! ```
 
 pub mod model;
 pub mod params;
 pub mod pointer;
+pub mod validate;
+
+mod diagnostic;
+mod document;
+
+pub use diagnostic::{Diagnostic, Severity};
+pub use document::{
+    Document, DocumentKind, check_document, parse_document, parse_workflow, parse_workflows,
+};
+pub use validate::{validate, validate_task_def};

@@ -8,6 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
+use ocflow_dsl::DocumentKind;
 use ocflow_dsl::model::{
     EventHandler, StartWorkflowInput, StartWorkflowRequest, TaskDef, WorkflowDef,
     WorkflowExecution, WorkflowTask,
@@ -102,4 +103,44 @@ fn corpus_round_trips() {
         workflows, 91,
         "78 single-workflow files plus 13 in ARRAY files"
     );
+}
+
+#[test]
+fn corpus_validates_without_errors() {
+    let Some(dir) = corpus_dir() else { return };
+    let mut workflows = 0;
+    let mut errors = Vec::new();
+    let mut warnings = 0;
+    for path in corpus_files(&dir) {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(&path).expect("corpus file is readable");
+        let (document, diagnostics) = ocflow_dsl::check_document(&name, &text);
+        let document = document.unwrap_or_else(|| panic!("{name}: {diagnostics:?}"));
+        let expected_kind = match name.rsplit('.').nth(1) {
+            Some("WorkflowExecution") => DocumentKind::WorkflowExecution,
+            Some("EventHandler") => DocumentKind::EventHandler,
+            Some("TaskConfigSnippet") => DocumentKind::WorkflowTask,
+            Some("TaskDef") => DocumentKind::TaskDef,
+            Some("TaskDefs") => DocumentKind::TaskDefs,
+            Some("StartWorkflowRequest") => DocumentKind::StartWorkflowInput,
+            Some("ARRAY") => DocumentKind::Workflows,
+            _ if text.contains("\"workflowDef\"") => DocumentKind::StartWorkflowRequest,
+            _ => DocumentKind::Workflow,
+        };
+        assert_eq!(document.kind(), expected_kind, "{name}: recognised kind");
+        if !name.starts_with("aux-") {
+            workflows += document.workflows().len();
+        }
+        for d in diagnostics {
+            if d.is_error() {
+                errors.push(d.to_string());
+            } else {
+                warnings += 1;
+                println!("{d}");
+            }
+        }
+    }
+    println!("{workflows} definitions, {warnings} warnings");
+    assert!(errors.is_empty(), "errors:\n{}", errors.join("\n"));
+    assert_eq!(workflows, 91);
 }

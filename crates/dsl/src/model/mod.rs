@@ -19,6 +19,7 @@ pub use execution::{TaskExecution, TaskStatus, WorkflowExecution, WorkflowStatus
 pub use start::{StartWorkflowInput, StartWorkflowRequest};
 pub use task_def::{RetryLogic, SchemaDef, SchemaType, TaskDef, TimeoutPolicy};
 pub use task_type::TaskType;
+pub(crate) use walk::walk_list;
 pub use walk::{TaskAt, TaskDefs};
 pub use workflow::{
     CacheConfig, InlineWorkflow, RateLimitConfig, StateChangeEvent, SubWorkflowParams, WorkflowDef,
