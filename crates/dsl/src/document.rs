@@ -208,8 +208,39 @@ fn parse_json(file: &str, text: &str) -> Result<Value, Vec<Diagnostic>> {
     })
 }
 
+/// The deepest JSON nesting read into the model. Deserialising nested tasks uses the stack, so
+/// deeper documents are refused with a diagnostic instead of risking an overflow; real
+/// definitions stay far below (the Conductor corpus peaks at 16).
+pub const MAX_DEPTH: usize = 48;
+
+/// Depth of a JSON value (a scalar is 0), computed without recursion.
+fn depth(value: &Value) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(value, 0)];
+    while let Some((value, level)) = stack.pop() {
+        deepest = deepest.max(level);
+        match value {
+            Value::Array(items) => stack.extend(items.iter().map(|v| (v, level + 1))),
+            Value::Object(members) => stack.extend(members.values().map(|v| (v, level + 1))),
+            _ => {}
+        }
+    }
+    deepest
+}
+
 /// Reads a JSON value into a model type, reporting a wrong shape with its pointer.
 fn from_value<T: DeserializeOwned>(file: &str, value: Value) -> Result<T, Vec<Diagnostic>> {
+    let levels = depth(&value);
+    if levels > MAX_DEPTH {
+        return Err(vec![
+            Diagnostic::error(
+                "too-deep",
+                "",
+                format!("document is nested {levels} levels deep; the limit is {MAX_DEPTH}"),
+            )
+            .in_file(file),
+        ]);
+    }
     serde_path_to_error::deserialize(value).map_err(|e| {
         let pointer = crate::pointer::from_serde_path(e.path());
         vec![Diagnostic::error("json-shape", pointer, e.inner().to_string()).in_file(file)]

@@ -20,6 +20,7 @@ mod document;
 
 pub use diagnostic::{Diagnostic, Severity};
 pub use document::{
-    Document, DocumentKind, check_document, parse_document, parse_workflow, parse_workflows,
+    Document, DocumentKind, MAX_DEPTH, check_document, parse_document, parse_workflow,
+    parse_workflows,
 };
 pub use validate::{validate, validate_task_def};
