@@ -1,3 +1,32 @@
 //! `ocflow`: compile Conductor workflows to Step Functions and run them locally.
+//!
+//! Each subcommand lives in its own module with an `Args` struct (clap derive) and a `run`
+//! function returning the process exit code.
 
-fn main() {}
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod validate;
+
+/// Compile Conductor workflows to AWS Step Functions and run them locally.
+#[derive(Debug, Parser)]
+#[command(name = "ocflow", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// The subcommands; each one's help is the doc comment of its `Args`.
+#[derive(Debug, Subcommand)]
+enum Command {
+    #[allow(missing_docs)]
+    Validate(validate::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Validate(args) => validate::run(&args),
+    }
+}

@@ -1,0 +1,177 @@
+//! `ocflow validate`: parse and check definitions, one diagnostic per line.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use ocflow_dsl::{Diagnostic, DocumentKind, check_document};
+use serde_json::json;
+
+/// Exit code when any error was found (clap itself uses 2 for bad usage too).
+const EXIT_INVALID: u8 = 2;
+
+/// Check Conductor workflow definitions and report every problem.
+///
+/// Each FILE is read as JSON; each DIR is walked (recursively) for `*.json` files. A file may
+/// hold one workflow definition or an array of them. Files holding other Conductor documents
+/// are recognised by their shape and parsed with their own types: task definitions (single or
+/// an array) are checked too; start requests with an inline `workflowDef` have that definition
+/// checked; event handlers, execution records and single task snippets are only parsed.
+/// JSON Schema files (a top-level "$schema" member) are skipped with a note.
+///
+/// Errors and warnings go to stderr, one per line: `FILE: POINTER: message` (or
+/// `FILE:LINE:COLUMN: message` for JSON syntax errors); warnings say `warning:` and never
+/// fail the run. The exit status is 0 when no file has an error, 2 otherwise.
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    /// Files or directories to check.
+    #[arg(required = true, value_name = "FILE|DIR")]
+    paths: Vec<PathBuf>,
+    /// Print the result as JSON on stdout ({"files": [...], "diagnostics": [...]}) instead of
+    /// lines on stderr.
+    #[arg(long)]
+    json: bool,
+}
+
+/// What was found in one file.
+struct Checked {
+    file: String,
+    /// Set when the file was not checked, with the reason.
+    skipped: Option<&'static str>,
+    kind: Option<DocumentKind>,
+    workflows: usize,
+    diagnostics: Vec<Diagnostic>,
+}
+
+/// Runs the command.
+pub fn run(args: &Args) -> ExitCode {
+    let mut files = Vec::new();
+    let mut checked = Vec::new();
+    for path in &args.paths {
+        if let Err(d) = collect(path, &mut files) {
+            checked.push(Checked {
+                file: path.display().to_string(),
+                skipped: None,
+                kind: None,
+                workflows: 0,
+                diagnostics: vec![d],
+            });
+        }
+    }
+    checked.extend(files.iter().map(|file| check_file(file)));
+
+    let errors = checked
+        .iter()
+        .flat_map(|c| &c.diagnostics)
+        .filter(|d| d.is_error())
+        .count();
+    let warnings = checked.iter().map(|c| c.diagnostics.len()).sum::<usize>() - errors;
+    if args.json {
+        let report = json!({
+            "files": checked.iter().map(|c| json!({
+                "file": c.file,
+                "kind": c.kind.map(DocumentKind::name),
+                "skipped": c.skipped,
+                "workflows": c.workflows,
+                "valid": !c.diagnostics.iter().any(Diagnostic::is_error),
+            })).collect::<Vec<_>>(),
+            "diagnostics": checked.iter().flat_map(|c| &c.diagnostics).collect::<Vec<_>>(),
+            "errors": errors,
+            "warnings": warnings,
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
+    } else {
+        for d in checked.iter().flat_map(|c| &c.diagnostics) {
+            eprintln!("{d}");
+        }
+        for c in &checked {
+            if let Some(reason) = c.skipped {
+                println!("skipped {}: {reason}", c.file);
+            }
+        }
+        let workflows: usize = checked.iter().map(|c| c.workflows).sum();
+        let skipped = checked.iter().filter(|c| c.skipped.is_some()).count();
+        println!(
+            "checked {} files ({workflows} workflow definitions, {skipped} skipped): {errors} errors, {warnings} warnings",
+            checked.len() - skipped
+        );
+    }
+    if errors == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_INVALID)
+    }
+}
+
+fn check_file(path: &Path) -> Checked {
+    let file = path.display().to_string();
+    match std::fs::read_to_string(path) {
+        Ok(text) if is_json_schema(&text) => Checked {
+            file,
+            skipped: Some("a JSON Schema, not a Conductor document"),
+            kind: None,
+            workflows: 0,
+            diagnostics: Vec::new(),
+        },
+        Ok(text) => {
+            let (document, diagnostics) = check_document(&file, &text);
+            Checked {
+                skipped: None,
+                kind: document.as_ref().map(|d| d.kind()),
+                workflows: document.as_ref().map_or(0, |d| d.workflows().len()),
+                file,
+                diagnostics,
+            }
+        }
+        Err(e) => Checked {
+            diagnostics: vec![
+                Diagnostic::error("io", "", format!("cannot read file: {e}")).in_file(&file),
+            ],
+            file,
+            skipped: None,
+            kind: None,
+            workflows: 0,
+        },
+    }
+}
+
+/// Whether the text is a JSON Schema document (an object with a top-level `$schema`).
+fn is_json_schema(text: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(text).is_ok_and(|value| {
+        value
+            .get("$schema")
+            .is_some_and(serde_json::Value::is_string)
+    })
+}
+
+/// Adds `path` (a file) or the `*.json` files under it (a directory), sorted.
+fn collect(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), Diagnostic> {
+    let unreadable = |e: std::io::Error| {
+        Diagnostic::error("io", "", format!("cannot read: {e}"))
+            .in_file(&path.display().to_string())
+    };
+    let meta = std::fs::metadata(path).map_err(unreadable)?;
+    if !meta.is_dir() {
+        out.push(path.to_owned());
+        return Ok(());
+    }
+    let mut found = Vec::new();
+    let mut dirs = vec![path.to_owned()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).map_err(unreadable)? {
+            let entry = entry.map_err(unreadable)?;
+            let entry_path = entry.path();
+            if entry.file_type().map_err(unreadable)?.is_dir() {
+                dirs.push(entry_path);
+            } else if entry_path.extension().is_some_and(|e| e == "json") {
+                found.push(entry_path);
+            }
+        }
+    }
+    found.sort();
+    out.extend(found);
+    Ok(())
+}
