@@ -48,13 +48,16 @@ pub fn run(args: &Args) -> ExitCode {
     let mut files = Vec::new();
     let mut checked = Vec::new();
     for path in &args.paths {
-        if let Err(d) = collect(path, &mut files) {
+        if let Err(e) = collect(path, &mut files) {
+            let file = path.display().to_string();
             checked.push(Checked {
-                file: path.display().to_string(),
+                diagnostics: vec![
+                    Diagnostic::error("io", "", format!("cannot read: {e}")).in_file(&file),
+                ],
+                file,
                 skipped: None,
                 kind: None,
                 workflows: 0,
-                diagnostics: vec![d],
             });
         }
     }
@@ -148,12 +151,8 @@ fn is_json_schema(text: &str) -> bool {
 }
 
 /// Adds `path` (a file) or the `*.json` files under it (a directory), sorted.
-fn collect(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), Diagnostic> {
-    let unreadable = |e: std::io::Error| {
-        Diagnostic::error("io", "", format!("cannot read: {e}"))
-            .in_file(&path.display().to_string())
-    };
-    let meta = std::fs::metadata(path).map_err(unreadable)?;
+fn collect(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let meta = std::fs::metadata(path)?;
     if !meta.is_dir() {
         out.push(path.to_owned());
         return Ok(());
@@ -161,10 +160,10 @@ fn collect(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), Diagnostic> {
     let mut found = Vec::new();
     let mut dirs = vec![path.to_owned()];
     while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir).map_err(unreadable)? {
-            let entry = entry.map_err(unreadable)?;
+        for entry in std::fs::read_dir(&dir)? {
+            let entry = entry?;
             let entry_path = entry.path();
-            if entry.file_type().map_err(unreadable)?.is_dir() {
+            if entry.file_type()?.is_dir() {
                 dirs.push(entry_path);
             } else if entry_path.extension().is_some_and(|e| e == "json") {
                 found.push(entry_path);
