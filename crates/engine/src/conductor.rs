@@ -1,0 +1,324 @@
+//! An execution presented as Conductor presents a workflow: status, input, output and the list
+//! of tasks, derived from the history and the compiler's [`TaskMap`].
+//!
+//! Conventions (see `ocflow_protocol::task_map`): a state listed in the task map executes one
+//! Conductor task each time it is entered (a DO_WHILE body state gives `ref__<iteration>`); the
+//! task's input is the state's evaluated `Arguments` (`Payload` for `lambda:invoke`); its output
+//! is the variable the state assigns (`{output, status?, reasonForIncompletion?}`) when the map
+//! names one, else the state's result (`Payload` for `lambda:invoke`). Each retry is a new task,
+//! as in Conductor. A `Fail` with `Workflow.Terminated` carries a TERMINATE task's
+//! `{status, reason, output}` as JSON in its cause.
+
+use std::collections::HashMap;
+
+use ocflow_protocol::errors::WORKFLOW_TERMINATED;
+use ocflow_protocol::task_map::TaskMap;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use crate::error::names;
+use crate::history::{EventKind, HistoryEvent, Millis};
+use crate::store::{ExecutionRecord, ExecutionStatus};
+
+/// A workflow execution as Conductor's API returns it (the fields ocflow fills in).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Workflow {
+    /// The execution id.
+    pub workflow_id: String,
+    /// The workflow's name.
+    pub workflow_name: String,
+    /// The workflow's version.
+    pub workflow_version: u32,
+    /// `RUNNING`, `COMPLETED`, `FAILED`, `TIMED_OUT` or `TERMINATED`.
+    pub status: String,
+    /// The workflow input.
+    pub input: Value,
+    /// The workflow output (empty until it completes).
+    pub output: Value,
+    /// Why it did not complete.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason_for_incompletion: Option<String>,
+    /// Start, in epoch milliseconds.
+    pub start_time: Millis,
+    /// End, in epoch milliseconds (0 while running).
+    pub end_time: Millis,
+    /// The correlation id given at start.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub correlation_id: Option<String>,
+    /// The workflow that started this one as a sub-workflow.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_workflow_id: Option<String>,
+    /// The tasks, in the order they were scheduled.
+    pub tasks: Vec<Task>,
+}
+
+/// One task of a [`Workflow`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Task {
+    /// The task's type (`HTTP`, `SWITCH`, a worker's type, ...).
+    pub task_type: String,
+    /// The reference name; `ref__N` for the N-th iteration of a DO_WHILE body.
+    pub reference_task_name: String,
+    /// The task definition's name.
+    pub task_def_name: String,
+    /// `SCHEDULED`, `IN_PROGRESS`, `COMPLETED`, `COMPLETED_WITH_ERRORS`, `FAILED`, `TIMED_OUT`,
+    /// `CANCELED`, ...
+    pub status: String,
+    /// The task input.
+    pub input_data: Value,
+    /// The task output.
+    pub output_data: Value,
+    /// How many times it was retried before this attempt.
+    pub retry_count: u32,
+    /// When it was scheduled.
+    pub scheduled_time: Millis,
+    /// When it started.
+    pub start_time: Millis,
+    /// When it ended (0 while running).
+    pub end_time: Millis,
+    /// Why it did not complete.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason_for_incompletion: Option<String>,
+    /// Position in the workflow, from 1.
+    pub seq: u32,
+    /// A stable id: `<workflowId>-<seq>`.
+    pub task_id: String,
+    /// The DO_WHILE iteration, from 1 (0 outside loops).
+    pub iteration: u32,
+    /// The execution this task belongs to.
+    pub workflow_instance_id: String,
+    /// The task token a worker completes it with, for callback tasks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub callback_token: Option<String>,
+}
+
+fn payload_of_lambda(resource: &str, value: &Value) -> Value {
+    if resource.starts_with("arn:aws:states:::lambda:invoke") {
+        value.get("Payload").cloned().unwrap_or(Value::Null)
+    } else {
+        value.clone()
+    }
+}
+
+fn as_object(value: Value) -> Value {
+    match value {
+        Value::Object(_) => value,
+        Value::Null => json!({}),
+        other => json!({ "result": other }),
+    }
+}
+
+/// Builds the Conductor view of an execution.
+pub fn workflow(
+    record: &ExecutionRecord,
+    history: &[HistoryEvent],
+    task_map: &TaskMap,
+) -> Workflow {
+    let mut tasks: Vec<Task> = Vec::new();
+    // (scope, state) → index of its latest task; how often each was entered; resources.
+    let mut open: HashMap<(String, String), usize> = HashMap::new();
+    let mut entered: HashMap<(String, String), u32> = HashMap::new();
+    let mut resources: HashMap<(String, String), String> = HashMap::new();
+    for event in history {
+        let Some(state) = event.kind.state() else {
+            continue;
+        };
+        let Some(mapped) = task_map.task(state) else {
+            continue;
+        };
+        let key = (event.scope.clone(), state.to_owned());
+        let new_task = |tasks: &Vec<Task>, iteration: u32, retry_count: u32| {
+            let seq = u32::try_from(tasks.len() + 1).unwrap_or(u32::MAX);
+            let reference = if mapped.loops.is_empty() {
+                mapped.reference_task_name.clone()
+            } else {
+                format!("{}__{iteration}", mapped.reference_task_name)
+            };
+            Task {
+                task_type: mapped.task_type.clone(),
+                reference_task_name: reference,
+                task_def_name: mapped.task_name.clone(),
+                status: "IN_PROGRESS".into(),
+                input_data: json!({}),
+                output_data: json!({}),
+                retry_count,
+                scheduled_time: event.timestamp,
+                start_time: event.timestamp,
+                end_time: 0,
+                reason_for_incompletion: None,
+                seq,
+                task_id: format!("{}-{seq}", record.id),
+                iteration: if mapped.loops.is_empty() {
+                    0
+                } else {
+                    iteration
+                },
+                workflow_instance_id: record.id.clone(),
+                callback_token: None,
+            }
+        };
+        match &event.kind {
+            EventKind::StateEntered { .. } => {
+                let count = entered.entry(key.clone()).or_default();
+                *count += 1;
+                let task = new_task(&tasks, *count, 0);
+                open.insert(key, tasks.len());
+                tasks.push(task);
+            }
+            EventKind::TaskScheduled {
+                resource,
+                arguments,
+                attempt,
+                ..
+            } => {
+                resources.insert(key.clone(), resource.clone());
+                let Some(&index) = open.get(&key) else {
+                    continue;
+                };
+                let index = if *attempt > 0 && tasks[index].status != "IN_PROGRESS" {
+                    // A retry: Conductor shows a new task per attempt.
+                    let iteration = tasks[index].iteration.max(1);
+                    let mut task = new_task(&tasks, iteration, *attempt);
+                    task.reference_task_name = tasks[index].reference_task_name.clone();
+                    task.iteration = tasks[index].iteration;
+                    open.insert(key.clone(), tasks.len());
+                    tasks.push(task);
+                    tasks.len() - 1
+                } else {
+                    index
+                };
+                tasks[index].input_data = as_object(payload_of_lambda(resource, arguments));
+                tasks[index].retry_count = *attempt;
+                tasks[index].start_time = event.timestamp;
+            }
+            EventKind::TaskTokenIssued { token, .. } => {
+                if let Some(&index) = open.get(&key) {
+                    tasks[index].callback_token = Some(token.clone());
+                }
+            }
+            EventKind::TaskSucceeded { result, .. } => {
+                if let Some(&index) = open.get(&key) {
+                    let resource = resources.get(&key).map(String::as_str).unwrap_or_default();
+                    tasks[index].output_data = as_object(payload_of_lambda(resource, result));
+                    tasks[index].status = "COMPLETED".into();
+                    tasks[index].end_time = event.timestamp;
+                }
+            }
+            EventKind::TaskFailed { error, cause, .. } => {
+                if let Some(&index) = open.get(&key) {
+                    let timed_out = error == names::TIMEOUT || error == names::HEARTBEAT_TIMEOUT;
+                    tasks[index].status = if timed_out { "TIMED_OUT" } else { "FAILED" }.into();
+                    tasks[index].reason_for_incompletion = Some(format!("{error}: {cause}"));
+                    tasks[index].end_time = event.timestamp;
+                }
+            }
+            EventKind::StateExited {
+                output, assigned, ..
+            } => {
+                let Some(&index) = open.get(&key) else {
+                    continue;
+                };
+                let task = &mut tasks[index];
+                if let Some(view) = mapped.variable.as_ref().and_then(|v| assigned.get(v)) {
+                    if let Some(out) = view.get("output") {
+                        task.output_data = as_object(out.clone());
+                    }
+                    if let Some(status) = view.get("status").and_then(Value::as_str) {
+                        task.status = status.to_owned();
+                    } else if task.status == "IN_PROGRESS" {
+                        task.status = "COMPLETED".into();
+                    }
+                    if let Some(reason) = view.get("reasonForIncompletion").and_then(Value::as_str)
+                    {
+                        task.reason_for_incompletion = Some(reason.to_owned());
+                    }
+                } else if task.status == "IN_PROGRESS" {
+                    task.status = "COMPLETED".into();
+                    if !resources.contains_key(&key) {
+                        task.output_data = as_object(output.clone());
+                    }
+                }
+                if task.end_time == 0 {
+                    task.end_time = event.timestamp;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    let (mut status, mut output, mut reason) = match record.status {
+        ExecutionStatus::Running => ("RUNNING", json!({}), None),
+        ExecutionStatus::Succeeded => (
+            "COMPLETED",
+            record.output.clone().unwrap_or_else(|| json!({})),
+            None,
+        ),
+        ExecutionStatus::Failed => (
+            "FAILED",
+            json!({}),
+            Some(match (&record.error, &record.cause) {
+                (Some(error), Some(cause)) if !cause.is_empty() => format!("{error}: {cause}"),
+                (Some(error), _) => error.clone(),
+                (None, cause) => cause.clone().unwrap_or_default(),
+            }),
+        ),
+        ExecutionStatus::TimedOut => (
+            "TIMED_OUT",
+            json!({}),
+            Some("Workflow timed out".to_owned()),
+        ),
+        ExecutionStatus::Aborted => ("TERMINATED", json!({}), record.cause.clone()),
+    };
+    if record.error.as_deref() == Some(WORKFLOW_TERMINATED) {
+        let terminate: Map<String, Value> = record
+            .cause
+            .as_deref()
+            .and_then(|c| serde_json::from_str(c).ok())
+            .unwrap_or_default();
+        status = match terminate.get("status").and_then(Value::as_str) {
+            Some("COMPLETED") => "COMPLETED",
+            Some("FAILED") => "FAILED",
+            _ => "TERMINATED",
+        };
+        reason = terminate
+            .get("reason")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        output = terminate
+            .get("output")
+            .cloned()
+            .unwrap_or_else(|| json!({}));
+    }
+    if record.status.is_final() {
+        for task in &mut tasks {
+            if task.status == "IN_PROGRESS" && task.task_type == "TERMINATE" {
+                // The Succeed/Fail state of a TERMINATE task ends the run: its work is done.
+                task.status = "COMPLETED".into();
+                task.end_time = record.end_time.unwrap_or_default();
+            } else if task.status == "IN_PROGRESS" || task.status == "SCHEDULED" {
+                task.status = "CANCELED".into();
+                task.end_time = record.end_time.unwrap_or_default();
+            }
+        }
+    }
+    Workflow {
+        workflow_id: record.id.clone(),
+        workflow_name: if task_map.workflow_name.is_empty() {
+            record.machine.clone()
+        } else {
+            task_map.workflow_name.clone()
+        },
+        workflow_version: task_map.workflow_version,
+        status: status.to_owned(),
+        input: record.input.clone(),
+        output,
+        reason_for_incompletion: reason,
+        start_time: record.start_time,
+        end_time: record.end_time.unwrap_or_default(),
+        correlation_id: record.correlation_id.clone(),
+        parent_workflow_id: record.parent_id.clone(),
+        tasks,
+    }
+}

@@ -1,0 +1,1254 @@
+//! The interpreter: one execution's states, run as async code on tokio.
+//!
+//! Every step is recorded as a [`HistoryEvent`] and appended to the store as it happens. When an
+//! execution resumes, the recorded events of each scope are replayed in order: a recorded task
+//! outcome, fired timer, retry delay or token is taken from the history instead of running again.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+
+use ocflow_asl::{JitterStrategy, Retrier};
+use ocflow_jsonata::Bindings;
+use serde_json::{Map, Value, json};
+use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::task::JoinSet;
+
+use crate::clock::{BoxFuture, Clock};
+use crate::error::{Failure, names};
+use crate::history::{EventKind, HistoryEvent, Millis};
+use crate::invoker::{Invocation, ResourceInvoker};
+use crate::limits;
+use crate::machine::{Field, Kind, Machine, MapNode, Node, Pattern, Scope, Task};
+use crate::store::{ExecutionStore, PendingToken};
+use crate::time::format_rfc3339;
+
+/// The ARN prefix of local state machines and executions.
+pub(crate) const ARN_PREFIX: &str = "arn:aws:states:local:000000000000";
+
+/// The longest task token Step Functions issues.
+pub const MAX_TOKEN_LEN: usize = 1024;
+
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// What a callback sends to a waiting task.
+#[derive(Debug)]
+pub(crate) enum TokenMessage {
+    Success(Value),
+    Failure(Failure),
+    Heartbeat,
+}
+
+/// State shared by the engine handle and every running execution.
+pub(crate) struct Shared {
+    pub store: Arc<dyn ExecutionStore>,
+    pub clock: Arc<dyn Clock>,
+    pub invoker: Arc<dyn ResourceInvoker>,
+    pub substitutions: BTreeMap<String, String>,
+    pub machines: RwLock<HashMap<String, Arc<Machine>>>,
+    pub runs: Mutex<HashMap<String, Arc<Run>>>,
+    pub waiters: Mutex<HashMap<String, mpsc::UnboundedSender<TokenMessage>>>,
+}
+
+/// How a run ended, as its driver reports it.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    Succeeded(Value),
+    Failed(Failure),
+    TimedOut,
+    Aborted(String),
+}
+
+/// One running execution.
+pub(crate) struct Run {
+    pub id: String,
+    pub machine: Arc<Machine>,
+    pub input: Value,
+    pub start_time: Millis,
+    execution_context: Value,
+    log: Mutex<Log>,
+    tokens: AtomicU64,
+    children: AtomicU64,
+    pub done: watch::Sender<bool>,
+    pub stop: watch::Sender<Option<String>>,
+    pub sync_children: Mutex<Vec<String>>,
+    pub task: Mutex<Option<tokio::task::AbortHandle>>,
+}
+
+struct Log {
+    next_id: u64,
+    /// Recorded events not yet replayed, by scope.
+    replay: HashMap<String, VecDeque<HistoryEvent>>,
+}
+
+impl Run {
+    pub(crate) fn new(
+        id: String,
+        machine: Arc<Machine>,
+        input: Value,
+        start_time: Millis,
+        history: Vec<HistoryEvent>,
+    ) -> Self {
+        let next_id = history.last().map_or(1, |e| e.id + 1);
+        let mut replay: HashMap<String, VecDeque<HistoryEvent>> = HashMap::new();
+        for event in history {
+            if matches!(event.kind, EventKind::ExecutionStarted { .. }) {
+                continue;
+            }
+            replay
+                .entry(event.scope.clone())
+                .or_default()
+                .push_back(event);
+        }
+        let execution_context = json!({
+            "Id": format!("{ARN_PREFIX}:execution:{}:{id}", machine.name),
+            "Input": input,
+            "Name": id,
+            "RoleArn": format!("arn:aws:iam::000000000000:role/{}", machine.name),
+            "StartTime": format_rfc3339(start_time),
+        });
+        Run {
+            machine,
+            input,
+            start_time,
+            execution_context,
+            log: Mutex::new(Log { next_id, replay }),
+            tokens: AtomicU64::new(next_id),
+            children: AtomicU64::new(next_id),
+            done: watch::channel(false).0,
+            stop: watch::channel(None).0,
+            sync_children: Mutex::new(Vec::new()),
+            task: Mutex::new(None),
+            id,
+        }
+    }
+}
+
+/// A recorded step: when it happened and, when replayed, the event as recorded.
+struct Recorded {
+    timestamp: Millis,
+    replayed: Option<EventKind>,
+}
+
+/// Variables visible in a scope: the enclosing scopes' (read-only) and the scope's own.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Vars {
+    outer: Arc<Map<String, Value>>,
+    local: Map<String, Value>,
+}
+
+impl Vars {
+    fn get(&self, name: &str) -> Option<&Value> {
+        self.local.get(name).or_else(|| self.outer.get(name))
+    }
+
+    /// Everything visible here, for a nested scope to read.
+    fn snapshot(&self) -> Arc<Map<String, Value>> {
+        if self.local.is_empty() {
+            return self.outer.clone();
+        }
+        let mut all = (*self.outer).clone();
+        all.extend(self.local.iter().map(|(k, v)| (k.clone(), v.clone())));
+        Arc::new(all)
+    }
+
+    fn nested(outer: Arc<Map<String, Value>>) -> Self {
+        Vars {
+            outer,
+            local: Map::new(),
+        }
+    }
+}
+
+/// What a state sees while it runs.
+struct Env<'a> {
+    node: &'a Node,
+    path: &'a str,
+    input: Value,
+    entered: Millis,
+    retry_count: u32,
+    token: Option<String>,
+}
+
+enum Step {
+    Next(usize, Value),
+    End(Value),
+}
+
+/// An execution's handle on the engine; cheap to clone into spawned branches.
+#[derive(Clone)]
+pub(crate) struct Ctx {
+    pub shared: Arc<Shared>,
+    pub run: Arc<Run>,
+}
+
+fn child_path(path: &str, state: &str, index: usize) -> String {
+    if path.is_empty() {
+        format!("{state}/{index}")
+    } else {
+        format!("{path}/{state}/{index}")
+    }
+}
+
+fn eval(field: &Field, state: &str, bindings: &Bindings) -> Result<Value, Failure> {
+    field
+        .evaluate(bindings)
+        .map_err(|e| Failure::query(&e, state, field.name))
+}
+
+fn as_u64(value: &Value, state: &str, field: &str) -> Result<u64, Failure> {
+    value
+        .as_u64()
+        .or_else(|| {
+            value
+                .as_f64()
+                .filter(|f| *f >= 0.0 && f.fract() == 0.0)
+                .map(|f| f as u64)
+        })
+        .ok_or_else(|| {
+            Failure::new(
+                names::QUERY_EVALUATION_ERROR,
+                format!(
+                    "state '{state}', field {field}: expected a non-negative integer, got {value}"
+                ),
+            )
+        })
+}
+
+/// The delay before retry number `count` (from 0) under `retrier`, or `None` when its attempts
+/// are spent: `IntervalSeconds × BackoffRate^count`, capped by `MaxDelaySeconds`, and with
+/// `JitterStrategy: FULL` drawn uniformly from zero to that.
+pub fn retry_delay_ms(retrier: &Retrier, count: u32) -> Option<u64> {
+    let max_attempts = retrier.max_attempts.unwrap_or(3).max(0);
+    if i64::from(count) >= max_attempts {
+        return None;
+    }
+    let interval = retrier.interval_seconds.unwrap_or(1).max(0) as f64;
+    let rate = retrier.backoff_rate.unwrap_or(2.0).max(1.0);
+    let mut seconds = interval * rate.powi(i32::try_from(count).unwrap_or(i32::MAX));
+    if let Some(max) = retrier.max_delay_seconds {
+        seconds = seconds.min(max.max(0) as f64);
+    }
+    let ms = (seconds * 1000.0).round().min(u64::MAX as f64) as u64;
+    Some(match retrier.jitter_strategy {
+        Some(JitterStrategy::Full) => rand::random_range(0..=ms),
+        _ => ms,
+    })
+}
+
+impl Ctx {
+    fn clock(&self) -> &dyn Clock {
+        &*self.shared.clock
+    }
+
+    /// Records an event, or replays the next recorded one of this scope.
+    fn record(&self, path: &str, kind: EventKind) -> Result<Recorded, Failure> {
+        let mut log = lock(&self.run.log);
+        if let Some(queue) = log.replay.get_mut(path)
+            && let Some(recorded) = queue.pop_front()
+        {
+            if queue.is_empty() {
+                log.replay.remove(path);
+            }
+            let same = std::mem::discriminant(&recorded.kind) == std::mem::discriminant(&kind)
+                && recorded.kind.state() == kind.state();
+            if !same {
+                log.replay.clear();
+                return Err(Failure::runtime(format!(
+                    "the recorded history diverges from the machine at event {} (recorded {:?}, now {:?})",
+                    recorded.id,
+                    recorded.kind.state(),
+                    kind.state()
+                )));
+            }
+            return Ok(Recorded {
+                timestamp: recorded.timestamp,
+                replayed: Some(recorded.kind),
+            });
+        }
+        let event = HistoryEvent {
+            id: log.next_id,
+            timestamp: self.clock().now(),
+            scope: path.to_owned(),
+            kind,
+        };
+        self.shared
+            .store
+            .append_events(&self.run.id, std::slice::from_ref(&event))
+            .map_err(|e| Failure::runtime(format!("could not record history: {e}")))?;
+        log.next_id += 1;
+        Ok(Recorded {
+            timestamp: event.timestamp,
+            replayed: None,
+        })
+    }
+
+    /// Records (or replays) an event of the top-level scope.
+    pub(crate) fn record_top(&self, kind: EventKind) -> Result<(), Failure> {
+        self.record("", kind).map(|_| ())
+    }
+
+    /// The next recorded event of this scope, if replay has one.
+    fn peek(&self, path: &str) -> Option<EventKind> {
+        lock(&self.run.log)
+            .replay
+            .get(path)
+            .and_then(|q| q.front())
+            .map(|e| e.kind.clone())
+    }
+
+    /// Runs the states of `scope` from its start; the output of its last state.
+    pub(crate) fn run_scope<'a>(
+        &'a self,
+        scope: &'a Arc<Scope>,
+        path: &'a str,
+        input: Value,
+        vars: &'a mut Vars,
+    ) -> BoxFuture<'a, Result<Value, Failure>> {
+        Box::pin(async move {
+            let mut index = scope.start;
+            let mut input = input;
+            loop {
+                let node = &scope.nodes[index];
+                match self.run_state(node, path, input, vars).await? {
+                    Step::Next(next, output) => {
+                        index = next;
+                        input = output;
+                    }
+                    Step::End(output) => return Ok(output),
+                }
+            }
+        })
+    }
+
+    fn bindings(
+        &self,
+        env: &Env<'_>,
+        vars: &Vars,
+        result: Option<&Value>,
+        error_output: Option<&Value>,
+        item: Option<(usize, &Value)>,
+    ) -> Bindings {
+        let mut states = Map::with_capacity(4);
+        states.insert("input".into(), env.input.clone());
+        if let Some(result) = result {
+            states.insert("result".into(), result.clone());
+        }
+        if let Some(error_output) = error_output {
+            states.insert("errorOutput".into(), error_output.clone());
+        }
+        if env.node.reads_context {
+            let mut context = Map::with_capacity(5);
+            context.insert("Execution".into(), self.run.execution_context.clone());
+            context.insert(
+                "State".into(),
+                json!({
+                    "EnteredTime": format_rfc3339(env.entered),
+                    "Name": env.node.name,
+                    "RetryCount": env.retry_count,
+                }),
+            );
+            context.insert(
+                "StateMachine".into(),
+                json!({
+                    "Id": format!("{ARN_PREFIX}:stateMachine:{}", self.run.machine.name),
+                    "Name": self.run.machine.name,
+                }),
+            );
+            if let Some(token) = &env.token {
+                context.insert("Task".into(), json!({ "Token": token }));
+            }
+            if let Some((index, value)) = item {
+                context.insert(
+                    "Map".into(),
+                    json!({"Item": {"Index": index, "Value": value}}),
+                );
+            }
+            states.insert("context".into(), Value::Object(context));
+        }
+        let mut bindings = Bindings::with_states(Value::Object(states));
+        for name in &env.node.variables {
+            if let Some(value) = vars.get(name) {
+                bindings.insert(name.clone(), value.clone());
+            }
+        }
+        bindings
+    }
+
+    /// Evaluates `Output` (default: `fallback`) and `Assign` with the same bindings.
+    fn output_and_assign(
+        &self,
+        env: &Env<'_>,
+        output: Option<&Field>,
+        assign: Option<&Field>,
+        bindings: &Bindings,
+        fallback: Value,
+    ) -> Result<(Value, Map<String, Value>), Failure> {
+        let name = &env.node.name;
+        let assigned = match assign {
+            None => Map::new(),
+            Some(field) => match eval(field, name, bindings)? {
+                Value::Object(map) => map,
+                other => {
+                    return Err(Failure::new(
+                        names::QUERY_EVALUATION_ERROR,
+                        format!("state '{name}', field Assign: expected an object, got {other}"),
+                    ));
+                }
+            },
+        };
+        for (variable, value) in &assigned {
+            limits::check(value, || {
+                format!("variable '{variable}' assigned by state '{name}'")
+            })?;
+        }
+        let output = match output {
+            Some(field) => eval(field, name, bindings)?,
+            None => fallback,
+        };
+        limits::check(&output, || format!("the output of state '{name}'"))?;
+        Ok((output, assigned))
+    }
+
+    fn exit(
+        &self,
+        env: &Env<'_>,
+        vars: &mut Vars,
+        output: Value,
+        assigned: Map<String, Value>,
+        next: Option<usize>,
+    ) -> Result<Step, Failure> {
+        self.record(
+            env.path,
+            EventKind::StateExited {
+                state: env.node.name.clone(),
+                output: output.clone(),
+                assigned: assigned.clone(),
+            },
+        )?;
+        vars.local.extend(assigned);
+        Ok(match next {
+            Some(next) => Step::Next(next, output),
+            None => Step::End(output),
+        })
+    }
+
+    async fn run_state(
+        &self,
+        node: &Node,
+        path: &str,
+        input: Value,
+        vars: &mut Vars,
+    ) -> Result<Step, Failure> {
+        limits::check(&input, || format!("the input of state '{}'", node.name))?;
+        let entered = self
+            .record(
+                path,
+                EventKind::StateEntered {
+                    state: node.name.clone(),
+                    input: input.clone(),
+                },
+            )?
+            .timestamp;
+        let mut env = Env {
+            node,
+            path,
+            input,
+            entered,
+            retry_count: 0,
+            token: None,
+        };
+        match &node.kind {
+            Kind::Pass => {
+                let bindings = self.bindings(&env, vars, None, None, None);
+                let fallback = env.input.clone();
+                let (output, assigned) = self.output_and_assign(
+                    &env,
+                    node.output.as_ref(),
+                    node.assign.as_ref(),
+                    &bindings,
+                    fallback,
+                )?;
+                self.exit(&env, vars, output, assigned, node.next)
+            }
+            Kind::Succeed => {
+                let bindings = self.bindings(&env, vars, None, None, None);
+                let fallback = env.input.clone();
+                let (output, _) =
+                    self.output_and_assign(&env, node.output.as_ref(), None, &bindings, fallback)?;
+                self.exit(&env, vars, output, Map::new(), None)
+            }
+            Kind::Fail { error, cause } => {
+                let bindings = self.bindings(&env, vars, None, None, None);
+                let text = |field: &Option<Field>| -> Result<String, Failure> {
+                    Ok(match field {
+                        None => String::new(),
+                        Some(field) => match eval(field, &node.name, &bindings)? {
+                            Value::String(s) => s,
+                            other => other.to_string(),
+                        },
+                    })
+                };
+                Err(Failure::new(text(error)?, text(cause)?))
+            }
+            Kind::Choice(choice) => {
+                let bindings = self.bindings(&env, vars, None, None, None);
+                let mut chosen = None;
+                for rule in &choice.rules {
+                    match eval(&rule.condition, &node.name, &bindings)? {
+                        Value::Bool(true) => {
+                            chosen = Some(rule);
+                            break;
+                        }
+                        Value::Bool(false) => {}
+                        other => {
+                            return Err(Failure::new(
+                                names::QUERY_EVALUATION_ERROR,
+                                format!(
+                                    "state '{}', field Condition: expected a boolean, got {other}",
+                                    node.name
+                                ),
+                            ));
+                        }
+                    }
+                }
+                let (next, output, assign) = match chosen {
+                    Some(rule) => (
+                        rule.next,
+                        rule.output.as_ref().or(node.output.as_ref()),
+                        rule.assign.as_ref().or(node.assign.as_ref()),
+                    ),
+                    None => match choice.default {
+                        Some(default) => (default, node.output.as_ref(), node.assign.as_ref()),
+                        None => {
+                            return Err(Failure::new(
+                                names::NO_CHOICE_MATCHED,
+                                format!("no Choice rule of state '{}' matched", node.name),
+                            ));
+                        }
+                    },
+                };
+                let fallback = env.input.clone();
+                let (output, assigned) =
+                    self.output_and_assign(&env, output, assign, &bindings, fallback)?;
+                self.exit(&env, vars, output, assigned, Some(next))
+            }
+            Kind::Wait { seconds, timestamp } => {
+                let bindings = self.bindings(&env, vars, None, None, None);
+                let until = match (seconds, timestamp) {
+                    (Some(seconds), _) => {
+                        let seconds = as_u64(
+                            &eval(seconds, &node.name, &bindings)?,
+                            &node.name,
+                            "Seconds",
+                        )?;
+                        env.entered.saturating_add(
+                            i64::try_from(seconds.saturating_mul(1000)).unwrap_or(i64::MAX),
+                        )
+                    }
+                    (None, Some(timestamp)) => {
+                        let value = eval(timestamp, &node.name, &bindings)?;
+                        value
+                            .as_str()
+                            .and_then(crate::time::parse_rfc3339)
+                            .ok_or_else(|| {
+                                Failure::new(
+                                    names::QUERY_EVALUATION_ERROR,
+                                    format!(
+                                        "state '{}', field Timestamp: expected an RFC 3339 timestamp, got {value}",
+                                        node.name
+                                    ),
+                                )
+                            })?
+                    }
+                    (None, None) => env.entered,
+                };
+                self.timer(path, &node.name, until).await?;
+                let fallback = env.input.clone();
+                let (output, assigned) = self.output_and_assign(
+                    &env,
+                    node.output.as_ref(),
+                    node.assign.as_ref(),
+                    &bindings,
+                    fallback,
+                )?;
+                self.exit(&env, vars, output, assigned, node.next)
+            }
+            Kind::Task(_) | Kind::Parallel { .. } | Kind::Map(_) => {
+                self.run_with_retry(&mut env, vars).await
+            }
+        }
+    }
+
+    /// Starts a timer, or replays it: sleeps only when the history has not seen it fire.
+    async fn timer(&self, path: &str, state: &str, until: Millis) -> Result<(), Failure> {
+        let recorded = self.record(
+            path,
+            EventKind::TimerStarted {
+                state: state.to_owned(),
+                until,
+            },
+        )?;
+        let until = match recorded.replayed {
+            Some(EventKind::TimerStarted { until, .. }) => until,
+            _ => until,
+        };
+        if !matches!(self.peek(path), Some(EventKind::TimerFired { .. })) {
+            self.clock().sleep_until(until).await;
+        }
+        self.record(
+            path,
+            EventKind::TimerFired {
+                state: state.to_owned(),
+            },
+        )?;
+        Ok(())
+    }
+
+    /// Task, Parallel and Map: attempts under `Retry`, then `Catch`.
+    async fn run_with_retry(&self, env: &mut Env<'_>, vars: &mut Vars) -> Result<Step, Failure> {
+        let node = env.node;
+        let mut counts = vec![0_u32; node.retry.len()];
+        loop {
+            let failure = match self.attempt(env, vars).await {
+                Ok((output, assigned)) => return self.exit(env, vars, output, assigned, node.next),
+                Err(failure) => failure,
+            };
+            let retrier = node
+                .retry
+                .iter()
+                .position(|r| failure.matches(&r.error_equals));
+            if let Some(index) = retrier
+                && let Some(delay) = retry_delay_ms(&node.retry[index], counts[index])
+            {
+                counts[index] += 1;
+                env.retry_count += 1;
+                let recorded = self.record(
+                    env.path,
+                    EventKind::RetryScheduled {
+                        state: node.name.clone(),
+                        attempt: env.retry_count,
+                        delay_ms: delay,
+                    },
+                )?;
+                let delay = match recorded.replayed {
+                    Some(EventKind::RetryScheduled { delay_ms, .. }) => delay_ms,
+                    _ => delay,
+                };
+                let until = recorded
+                    .timestamp
+                    .saturating_add(i64::try_from(delay).unwrap_or(i64::MAX));
+                self.timer(env.path, &node.name, until).await?;
+                continue;
+            }
+            let Some(catcher) = node.catch.iter().find(|c| failure.matches(&c.error_equals)) else {
+                return Err(failure);
+            };
+            let error_output = failure.to_error_output();
+            let bindings = self.bindings(env, vars, None, Some(&error_output), None);
+            let (output, assigned) = self.output_and_assign(
+                env,
+                catcher.output.as_ref(),
+                catcher.assign.as_ref(),
+                &bindings,
+                error_output.clone(),
+            )?;
+            self.record(
+                env.path,
+                EventKind::ErrorCaught {
+                    state: node.name.clone(),
+                    error: failure.error,
+                    cause: failure.cause,
+                    next: catcher.target.clone(),
+                },
+            )?;
+            return self.exit(env, vars, output, assigned, Some(catcher.next));
+        }
+    }
+
+    /// One attempt of a Task, Parallel or Map state: its result, then `Output` and `Assign`.
+    async fn attempt(
+        &self,
+        env: &mut Env<'_>,
+        vars: &Vars,
+    ) -> Result<(Value, Map<String, Value>), Failure> {
+        let node = env.node;
+        let result = match &node.kind {
+            Kind::Task(task) => self.task(env, vars, task).await?,
+            Kind::Parallel {
+                arguments,
+                branches,
+            } => {
+                let bindings = self.bindings(env, vars, None, None, None);
+                let input = match arguments {
+                    Some(field) => eval(field, &node.name, &bindings)?,
+                    None => env.input.clone(),
+                };
+                self.parallel(env, vars, branches, input).await?
+            }
+            Kind::Map(map) => self.map(env, vars, map).await?,
+            _ => return Err(Failure::runtime("not a retriable state")),
+        };
+        limits::check(&result, || format!("the result of state '{}'", node.name))?;
+        let bindings = self.bindings(env, vars, Some(&result), None, None);
+        self.output_and_assign(
+            env,
+            node.output.as_ref(),
+            node.assign.as_ref(),
+            &bindings,
+            result.clone(),
+        )
+    }
+
+    async fn task(&self, env: &mut Env<'_>, vars: &Vars, task: &Task) -> Result<Value, Failure> {
+        let node = env.node;
+        let name = &node.name;
+        env.token = match task.pattern {
+            Pattern::WaitForTaskToken => Some(self.next_token(env.path, name)),
+            _ => None,
+        };
+        let bindings = self.bindings(env, vars, None, None, None);
+        let arguments = match &task.arguments {
+            Some(field) => eval(field, name, &bindings)?,
+            None => env.input.clone(),
+        };
+        limits::check(&arguments, || format!("the arguments of state '{name}'"))?;
+        let seconds = |field: &Option<Field>, label: &str| -> Result<Option<u64>, Failure> {
+            field
+                .as_ref()
+                .map(|f| as_u64(&eval(f, name, &bindings)?, name, label))
+                .transpose()
+        };
+        let timeout = seconds(&task.timeout, "TimeoutSeconds")?;
+        let heartbeat = seconds(&task.heartbeat, "HeartbeatSeconds")?;
+        drop(bindings);
+        let scheduled = self.record(
+            env.path,
+            EventKind::TaskScheduled {
+                state: name.clone(),
+                resource: task.resource.clone(),
+                arguments: arguments.clone(),
+                attempt: env.retry_count,
+            },
+        )?;
+        let deadline =
+            timeout.map(|s| scheduled.timestamp + i64::try_from(s * 1000).unwrap_or(i64::MAX));
+        let outcome = match self.recorded_outcome(env.path, name) {
+            Some(outcome) => {
+                // The history has the outcome; a token issued before it is replayed too.
+                if let Some(token) = &env.token {
+                    self.record(
+                        env.path,
+                        EventKind::TaskTokenIssued {
+                            state: name.clone(),
+                            token: token.clone(),
+                        },
+                    )?;
+                    return self.finish_task(env.path, name, outcome);
+                }
+                outcome
+            }
+            None => {
+                let invocation = Invocation {
+                    resource: task.resource.clone(),
+                    arguments,
+                    execution_id: self.run.id.clone(),
+                    state: name.clone(),
+                    attempt: env.retry_count,
+                    task_token: env.token.clone(),
+                };
+                let work = async {
+                    match task.pattern {
+                        Pattern::RequestResponse => self.shared.invoker.invoke(invocation).await,
+                        Pattern::WaitForTaskToken => {
+                            self.callback(env.path, name, invocation, heartbeat, deadline)
+                                .await
+                        }
+                        Pattern::StartExecution { sync, v2 } => {
+                            self.start_child(env.path, name, &invocation.arguments, sync, v2)
+                                .await
+                        }
+                    }
+                };
+                match deadline {
+                    None => work.await,
+                    Some(deadline) => {
+                        tokio::select! {
+                            outcome = work => outcome,
+                            () = self.clock().sleep_until(deadline) => Err(Failure::new(
+                                names::TIMEOUT,
+                                format!("state '{name}' ran past its TimeoutSeconds"),
+                            )),
+                        }
+                    }
+                }
+            }
+        };
+        self.finish_task(env.path, name, outcome)
+    }
+
+    fn finish_task(
+        &self,
+        path: &str,
+        state: &str,
+        outcome: Result<Value, Failure>,
+    ) -> Result<Value, Failure> {
+        match outcome {
+            Ok(result) => {
+                self.record(
+                    path,
+                    EventKind::TaskSucceeded {
+                        state: state.to_owned(),
+                        result: result.clone(),
+                    },
+                )?;
+                Ok(result)
+            }
+            Err(failure) => {
+                self.record(
+                    path,
+                    EventKind::TaskFailed {
+                        state: state.to_owned(),
+                        error: failure.error.clone(),
+                        cause: failure.cause.clone(),
+                    },
+                )?;
+                Err(failure)
+            }
+        }
+    }
+
+    /// The outcome of the task attempt being replayed, when the history has it (possibly after
+    /// the token it issued or the child it started).
+    fn recorded_outcome(&self, path: &str, state: &str) -> Option<Result<Value, Failure>> {
+        let log = lock(&self.run.log);
+        let queue = log.replay.get(path)?;
+        for event in queue.iter().take(3) {
+            match &event.kind {
+                EventKind::TaskSucceeded { state: s, result } if s == state => {
+                    return Some(Ok(result.clone()));
+                }
+                EventKind::TaskFailed {
+                    state: s,
+                    error,
+                    cause,
+                } if s == state => return Some(Err(Failure::new(error, cause))),
+                EventKind::TaskTokenIssued { .. } | EventKind::ChildExecutionStarted { .. } => {}
+                _ => return None,
+            }
+        }
+        None
+    }
+
+    /// The token for the next callback task: the recorded one when replaying, else a new one.
+    fn next_token(&self, path: &str, state: &str) -> String {
+        {
+            let log = lock(&self.run.log);
+            if let Some(queue) = log.replay.get(path) {
+                for event in queue.iter().take(2) {
+                    if let EventKind::TaskTokenIssued { state: s, token } = &event.kind
+                        && s == state
+                    {
+                        return token.clone();
+                    }
+                }
+            }
+        }
+        let n = self.run.tokens.fetch_add(1, Ordering::Relaxed);
+        let mut token = format!("{n}.{}", self.run.id);
+        token.truncate(MAX_TOKEN_LEN);
+        token
+    }
+
+    /// `.waitForTaskToken`: issues the token, delivers it through the invoker (unless the
+    /// history shows it was), then waits for a callback, a missed heartbeat or the deadline.
+    async fn callback(
+        &self,
+        path: &str,
+        state: &str,
+        invocation: Invocation,
+        heartbeat: Option<u64>,
+        deadline: Option<Millis>,
+    ) -> Result<Value, Failure> {
+        let token = invocation.task_token.clone().unwrap_or_default();
+        let issued = self.record(
+            path,
+            EventKind::TaskTokenIssued {
+                state: state.to_owned(),
+                token: token.clone(),
+            },
+        )?;
+        let heartbeat_ms = heartbeat.map(|s| i64::try_from(s * 1000).unwrap_or(i64::MAX));
+        let mut pending = PendingToken {
+            token: token.clone(),
+            execution_id: self.run.id.clone(),
+            scope: path.to_owned(),
+            state: state.to_owned(),
+            issued_at: issued.timestamp,
+            heartbeat_deadline: heartbeat_ms.map(|h| issued.timestamp + h),
+        };
+        let (sender, mut receiver) = mpsc::unbounded_channel();
+        lock(&self.shared.waiters).insert(token.clone(), sender);
+        let _guard = WaiterGuard {
+            shared: &self.shared,
+            token: &token,
+        };
+        self.shared
+            .store
+            .put_token(&pending)
+            .map_err(|e| Failure::runtime(format!("could not store the task token: {e}")))?;
+        if issued.replayed.is_none() {
+            self.shared.invoker.invoke(invocation).await?;
+        }
+        loop {
+            let wake = match (pending.heartbeat_deadline, deadline) {
+                (Some(h), Some(d)) => Some(h.min(d)),
+                (h, d) => h.or(d),
+            };
+            let sleep = async {
+                match wake {
+                    Some(at) => self.clock().sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                message = receiver.recv() => match message {
+                    Some(TokenMessage::Success(output)) => return Ok(output),
+                    Some(TokenMessage::Failure(failure)) => return Err(failure),
+                    Some(TokenMessage::Heartbeat) => {
+                        if let Some(h) = heartbeat_ms {
+                            pending.heartbeat_deadline = Some(self.clock().now() + h);
+                            let _ = self.shared.store.put_token(&pending);
+                        }
+                    }
+                    None => return Err(Failure::runtime("the engine stopped")),
+                },
+                () = sleep => {
+                    let _ = self.shared.store.take_token(&token);
+                    if pending.heartbeat_deadline == wake && deadline != wake {
+                        return Err(Failure::new(
+                            names::HEARTBEAT_TIMEOUT,
+                            format!("state '{state}' received no heartbeat within HeartbeatSeconds"),
+                        ));
+                    }
+                    return Err(Failure::new(
+                        names::TIMEOUT,
+                        format!("state '{state}' ran past its TimeoutSeconds"),
+                    ));
+                }
+            }
+        }
+    }
+
+    /// `states:startExecution[.sync[:2]]`: starts a registered machine as a child.
+    async fn start_child(
+        &self,
+        path: &str,
+        state: &str,
+        arguments: &Value,
+        sync: bool,
+        v2: bool,
+    ) -> Result<Value, Failure> {
+        let target = arguments["StateMachineArn"].as_str().unwrap_or_default();
+        let machine = crate::engine::find_machine(&self.shared, target).ok_or_else(|| {
+            Failure::new(
+                "StepFunctions.StateMachineDoesNotExistException",
+                format!("State Machine Does Not Exist: '{target}'"),
+            )
+        })?;
+        let input = match arguments.get("Input") {
+            Some(Value::String(text)) => {
+                serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.clone()))
+            }
+            Some(value) => value.clone(),
+            None => json!({}),
+        };
+        let recorded_id = match self.peek(path) {
+            Some(EventKind::ChildExecutionStarted {
+                state: s,
+                execution_id,
+            }) if s == state => Some(execution_id),
+            _ => None,
+        };
+        let child_id = match &recorded_id {
+            Some(id) => id.clone(),
+            None => match arguments["Name"].as_str() {
+                Some(name) => name.to_owned(),
+                None => {
+                    let n = self.run.children.fetch_add(1, Ordering::Relaxed);
+                    format!("{}-{state}-{n}", self.run.id)
+                }
+            },
+        };
+        if recorded_id.is_none() {
+            let options = crate::engine::StartOptions {
+                name: Some(child_id.clone()),
+                correlation_id: None,
+                parent: Some(self.run.id.clone()),
+            };
+            crate::engine::start_run(&self.shared, machine.clone(), input, options).map_err(
+                |e| {
+                    Failure::new(
+                        "StepFunctions.ExecutionAlreadyExistsException",
+                        e.to_string(),
+                    )
+                },
+            )?;
+        }
+        self.record(
+            path,
+            EventKind::ChildExecutionStarted {
+                state: state.to_owned(),
+                execution_id: child_id.clone(),
+            },
+        )?;
+        let arn = format!("{ARN_PREFIX}:execution:{}:{child_id}", machine.name);
+        if !sync {
+            let start = self
+                .shared
+                .store
+                .execution(&child_id)
+                .ok()
+                .flatten()
+                .map_or(0, |r| r.start_time);
+            return Ok(json!({"ExecutionArn": arn, "StartDate": start}));
+        }
+        lock(&self.run.sync_children).push(child_id.clone());
+        if recorded_id.is_some() && !lock(&self.shared.runs).contains_key(&child_id) {
+            // Resumed parent: make sure the child runs too.
+            let _ = crate::engine::resume_run(&self.shared, &child_id);
+        }
+        let record = crate::engine::wait_run(&self.shared, &child_id)
+            .await
+            .map_err(|e| Failure::runtime(e.to_string()))?;
+        let output_text = record.output.as_ref().map(Value::to_string);
+        let mut description = json!({
+            "ExecutionArn": arn,
+            "Input": if v2 { record.input.clone() } else { Value::String(record.input.to_string()) },
+            "InputDetails": {"Included": true},
+            "Name": child_id,
+            "StartDate": record.start_time,
+            "StateMachineArn": format!("{ARN_PREFIX}:stateMachine:{}", machine.name),
+            "Status": record.status.as_str(),
+            "StopDate": record.end_time,
+        });
+        if record.status == crate::store::ExecutionStatus::Succeeded {
+            description["Output"] = if v2 {
+                record.output.unwrap_or(Value::Null)
+            } else {
+                Value::String(output_text.unwrap_or_default())
+            };
+            description["OutputDetails"] = json!({"Included": true});
+            Ok(description)
+        } else {
+            description["Error"] = json!(record.error.unwrap_or_default());
+            description["Cause"] = json!(record.cause.unwrap_or_default());
+            Err(Failure::new(names::TASK_FAILED, description.to_string()))
+        }
+    }
+
+    async fn parallel(
+        &self,
+        env: &Env<'_>,
+        vars: &Vars,
+        branches: &[Arc<Scope>],
+        input: Value,
+    ) -> Result<Value, Failure> {
+        let outer = vars.snapshot();
+        let mut set = JoinSet::new();
+        for (index, branch) in branches.iter().enumerate() {
+            let ctx = self.clone();
+            let branch = branch.clone();
+            let path = child_path(env.path, &env.node.name, index);
+            let input = input.clone();
+            let outer = outer.clone();
+            set.spawn(async move {
+                let mut vars = Vars::nested(outer);
+                (index, ctx.run_scope(&branch, &path, input, &mut vars).await)
+            });
+        }
+        let mut outputs = vec![Value::Null; branches.len()];
+        while let Some(joined) = set.join_next().await {
+            match joined {
+                Ok((index, Ok(output))) => outputs[index] = output,
+                Ok((_, Err(failure))) => return Err(failure),
+                Err(e) => return Err(Failure::runtime(format!("a branch stopped: {e}"))),
+            }
+        }
+        Ok(Value::Array(outputs))
+    }
+
+    async fn map(&self, env: &Env<'_>, vars: &Vars, map: &MapNode) -> Result<Value, Failure> {
+        let name = &env.node.name;
+        if map.has_item_reader {
+            return Err(Failure::new(
+                names::ITEM_READER_FAILED,
+                format!("state '{name}': ItemReader is not supported by the local engine"),
+            ));
+        }
+        let bindings = self.bindings(env, vars, None, None, None);
+        let items = match &map.items {
+            Some(field) => eval(field, name, &bindings)?,
+            None => env.input.clone(),
+        };
+        let Value::Array(items) = items else {
+            return Err(Failure::new(
+                names::QUERY_EVALUATION_ERROR,
+                format!("state '{name}', field Items: expected an array"),
+            ));
+        };
+        let number = |field: &Option<Field>, label: &str| -> Result<Option<f64>, Failure> {
+            field
+                .as_ref()
+                .map(|f| {
+                    let value = eval(f, name, &bindings)?;
+                    value.as_f64().ok_or_else(|| {
+                        Failure::new(
+                            names::QUERY_EVALUATION_ERROR,
+                            format!(
+                                "state '{name}', field {label}: expected a number, got {value}"
+                            ),
+                        )
+                    })
+                })
+                .transpose()
+        };
+        let limit = number(&map.max_concurrency, "MaxConcurrency")?.unwrap_or(0.0) as usize;
+        let tolerated_count = number(&map.tolerated_count, "ToleratedFailureCount")?;
+        let tolerated_percentage = number(&map.tolerated_percentage, "ToleratedFailurePercentage")?;
+        let tolerant = tolerated_count.is_some() || tolerated_percentage.is_some();
+        // Each item's input: ItemSelector with `$states.context.Map.Item`, or the item itself.
+        let mut inputs = Vec::with_capacity(items.len());
+        for (index, item) in items.iter().enumerate() {
+            inputs.push(match &map.item_selector {
+                Some(selector) => {
+                    let b = self.bindings(env, vars, None, None, Some((index, item)));
+                    eval(selector, name, &b)?
+                }
+                None => item.clone(),
+            });
+        }
+        drop(bindings);
+        let total = inputs.len();
+        // A distributed Map's child executions cannot read the parent's variables.
+        let outer = if map.distributed {
+            Arc::new(Map::new())
+        } else {
+            vars.snapshot()
+        };
+        let permits = Arc::new(Semaphore::new(if limit == 0 {
+            Semaphore::MAX_PERMITS
+        } else {
+            limit
+        }));
+        let mut set = JoinSet::new();
+        for (index, input) in inputs.into_iter().enumerate() {
+            let ctx = self.clone();
+            let processor = map.processor.clone();
+            let path = child_path(env.path, name, index);
+            let outer = outer.clone();
+            let permits = permits.clone();
+            let state = name.clone();
+            set.spawn(async move {
+                let Ok(_permit) = permits.acquire_owned().await else {
+                    return (index, Err(Failure::runtime("the Map was closed")));
+                };
+                let started = ctx.record(&path, EventKind::MapIterationStarted { state, index });
+                if let Err(failure) = started {
+                    return (index, Err(failure));
+                }
+                let mut vars = Vars::nested(outer);
+                (
+                    index,
+                    ctx.run_scope(&processor, &path, input, &mut vars).await,
+                )
+            });
+        }
+        let mut outputs = vec![Value::Null; total];
+        let mut failed = 0_usize;
+        while let Some(joined) = set.join_next().await {
+            let (index, outcome) =
+                joined.map_err(|e| Failure::runtime(format!("a Map iteration stopped: {e}")))?;
+            match outcome {
+                Ok(output) => outputs[index] = output,
+                Err(failure) if !tolerant || failure.error == names::RUNTIME => {
+                    return Err(failure);
+                }
+                Err(failure) => {
+                    failed += 1;
+                    let over_count = tolerated_count.is_some_and(|c| failed as f64 > c);
+                    let over_share = tolerated_percentage
+                        .is_some_and(|p| failed as f64 * 100.0 > p * total as f64);
+                    if over_count || over_share {
+                        return Err(Failure::new(
+                            names::EXCEED_TOLERATED_FAILURE_THRESHOLD,
+                            format!(
+                                "state '{name}': {failed} of {total} iterations failed, more than tolerated"
+                            ),
+                        ));
+                    }
+                    outputs[index] = failure.to_error_output();
+                }
+            }
+        }
+        Ok(Value::Array(outputs))
+    }
+}
+
+/// Removes a token's waiter when the waiting task ends, however it ends.
+struct WaiterGuard<'a> {
+    shared: &'a Shared,
+    token: &'a str,
+}
+
+impl Drop for WaiterGuard<'_> {
+    fn drop(&mut self) {
+        lock(&self.shared.waiters).remove(self.token);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_delays_grow_and_are_capped() {
+        let retrier = Retrier::new(["States.ALL"])
+            .with_interval_seconds(2)
+            .with_backoff_rate(3.0)
+            .with_max_attempts(4)
+            .with_max_delay_seconds(10);
+        let delays: Vec<Option<u64>> = (0..5).map(|n| retry_delay_ms(&retrier, n)).collect();
+        assert_eq!(
+            delays,
+            [Some(2_000), Some(6_000), Some(10_000), Some(10_000), None]
+        );
+        let defaults = Retrier::new(["X"]);
+        assert_eq!(retry_delay_ms(&defaults, 0), Some(1_000));
+        assert_eq!(retry_delay_ms(&defaults, 2), Some(4_000));
+        assert_eq!(
+            retry_delay_ms(&defaults, 3),
+            None,
+            "three attempts by default"
+        );
+        assert_eq!(
+            retry_delay_ms(&Retrier::new(["X"]).with_max_attempts(0), 0),
+            None
+        );
+    }
+
+    #[test]
+    fn full_jitter_stays_within_the_computed_delay() {
+        let retrier = Retrier::new(["X"])
+            .with_interval_seconds(1)
+            .with_backoff_rate(2.0)
+            .with_max_attempts(10)
+            .with_jitter(JitterStrategy::Full);
+        for _ in 0..200 {
+            let delay = retry_delay_ms(&retrier, 3).unwrap_or(u64::MAX);
+            assert!(delay <= 8_000, "{delay}");
+        }
+    }
+}
