@@ -13,6 +13,12 @@ if [ ! -x "$tools/node_modules/.bin/asl-validator" ]; then
 fi
 export PATH="$tools/node_modules/.bin:$PATH"
 
+# cfn-lint (PyPI) checks the SAM template `ocflow synth` writes (crates/synth tests).
+if [ ! -x "$tools/cfn-venv/bin/cfn-lint" ]; then
+  python3 -m venv "$tools/cfn-venv"
+  "$tools/cfn-venv/bin/pip" install -q --disable-pip-version-check cfn-lint >/dev/null
+fi
+
 if ! command -v cargo-nextest >/dev/null 2>&1; then
   cargo install --locked cargo-nextest
 fi
