@@ -23,6 +23,12 @@ pub enum Error {
         /// The journal mode SQLite kept.
         mode: String,
     },
+    /// The checkpointing thread could not be started.
+    #[error("cannot start the checkpoint thread: {0}")]
+    Checkpointer(String),
+    /// Another process kept the log from being emptied (it is reading or checkpointing).
+    #[error("cannot empty the write-ahead log: another process is using it")]
+    CheckpointBusy,
     /// The file was written by a newer ocflow whose schema this build does not know.
     #[error("store schema version {found} is newer than this build supports ({supported})")]
     SchemaTooNew {

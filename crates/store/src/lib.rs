@@ -51,6 +51,7 @@
 //! [`ExecutionStore`]: ocflow_engine::store::ExecutionStore
 //! [`StoreError::Backend`]: ocflow_engine::store::StoreError::Backend
 
+mod checkpoint;
 mod codec;
 mod error;
 mod schema;

@@ -77,12 +77,15 @@ pub(crate) fn configure(conn: &Connection) -> rusqlite::Result<()> {
 
 /// Settings of the one writing connection of a file: write-ahead log, so that readers never
 /// block the writer, and `synchronous=NORMAL`, which in WAL mode keeps every commit across a
-/// process crash and syncs only at checkpoints.
+/// process crash and syncs only at checkpoints. Checkpoints are left to the store's
+/// checkpointer thread; the log file is cut back to 64 MiB after each restart.
 /// Returns the journal mode SQLite settled on, which is `wal` unless the filesystem refuses it.
 pub(crate) fn configure_file_writer(conn: &Connection) -> rusqlite::Result<String> {
     let mode: String =
         conn.pragma_update_and_check(None, "journal_mode", "wal", |row| row.get(0))?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+    conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
     Ok(mode)
 }
 

@@ -12,6 +12,7 @@ use rusqlite::{
     Connection, OpenFlags, OptionalExtension, Row, Transaction, TransactionBehavior, params,
 };
 
+use crate::checkpoint::Checkpointer;
 use crate::codec::{
     EventRow, event_from_row, json, json_column, optional_json_column, payload_json, status_column,
 };
@@ -25,10 +26,13 @@ const MAX_IDLE_READERS: usize = 4;
 /// One connection writes, behind a mutex: every call is one short `BEGIN IMMEDIATE`
 /// transaction, and payloads are serialised before the lock is taken. Reads of a file go
 /// through a small pool of read-only connections, which the write-ahead log lets run beside
-/// the writer; an in-memory store reads through its one connection.
+/// the writer; an in-memory store reads through its one connection. A file store also runs a
+/// thread that checkpoints the log, so that no append waits for the disk to sync.
 pub struct SqliteStore {
     writer: Mutex<Connection>,
     readers: Readers,
+    /// Checkpoints a file's log off the write path; `None` in memory.
+    checkpointer: Option<Checkpointer>,
 }
 
 enum Readers {
@@ -67,12 +71,14 @@ impl SqliteStore {
             return Err(Error::NoWal { path, mode });
         }
         schema::migrate(&mut conn)?;
+        let checkpointer = Checkpointer::start(&path)?;
         Ok(SqliteStore {
             writer: Mutex::new(conn),
             readers: Readers::Pool {
                 path,
                 idle: Mutex::new(Vec::new()),
             },
+            checkpointer: Some(checkpointer),
         })
     }
 
@@ -84,6 +90,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             writer: Mutex::new(conn),
             readers: Readers::Writer,
+            checkpointer: None,
         })
     }
 
@@ -93,6 +100,25 @@ impl SqliteStore {
             Readers::Writer => None,
             Readers::Pool { path, .. } => Some(path),
         }
+    }
+
+    /// Copies the write-ahead log into the database file and empties the log, so that the file
+    /// alone holds every committed write (before copying it, say). A background thread does
+    /// this continually without emptying the log; there is no need to call it for durability.
+    /// Does nothing in memory.
+    pub fn checkpoint(&self) -> Result<(), Error> {
+        if let Some(checkpointer) = &self.checkpointer {
+            // The background thread's checkpoints wait; holding the writer lock, no write is in
+            // flight either, so the log can be emptied at once.
+            let _alone = checkpointer.exclusive();
+            let busy: bool =
+                self.writer()
+                    .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get(0))?;
+            if busy {
+                return Err(Error::CheckpointBusy);
+            }
+        }
+        Ok(())
     }
 
     fn writer(&self) -> MutexGuard<'_, Connection> {
@@ -110,6 +136,10 @@ impl SqliteStore {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let value = f(&tx)?;
         tx.commit()?;
+        drop(conn);
+        if let Some(checkpointer) = &self.checkpointer {
+            checkpointer.committed();
+        }
         Ok(value)
     }
 

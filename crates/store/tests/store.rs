@@ -511,3 +511,35 @@ fn a_newer_schema_is_refused_on_open() {
         Err(Error::SchemaTooNew { found: 999, .. })
     ));
 }
+
+#[test]
+fn a_checkpoint_moves_every_commit_into_the_database_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    let store = SqliteStore::open(&path).unwrap();
+    store.create_execution(&record("a", "m", 1)).unwrap();
+    for n in 0..300 {
+        store
+            .append_events("a", &transition(2 * n + 1, "S", json!(n)))
+            .unwrap();
+    }
+    store.checkpoint().unwrap();
+    let wal = dir.path().join("store.db-wal");
+    assert_eq!(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0), 0);
+    // `immutable=1` reads the database file alone, ignoring the log.
+    let uri = format!("file:{}?immutable=1", path.display());
+    let file_only = rusqlite::Connection::open_with_flags(
+        uri,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_URI,
+    )
+    .unwrap();
+    let events: i64 = file_only
+        .query_row("SELECT count(*) FROM events", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(events, 600);
+    // Writing goes on after a checkpoint.
+    store
+        .append_events("a", &transition(601, "S", json!(0)))
+        .unwrap();
+    assert_eq!(store.history("a").unwrap().len(), 602);
+}
