@@ -12,7 +12,7 @@
 //!
 //! let params = |name: &str| (name == "x").then(|| "$states.input.x".to_owned());
 //! let jsonata = translate("$.x === 'big' ? 1 : 2", &params)?;
-//! assert_eq!(jsonata, "($states.input.x = 'big') ? 1 : 2");
+//! assert_eq!(jsonata, "$states.input.x = 'big' ? 1 : 2");
 //! assert!(translate("$.x.map(f)", &params).is_err());
 //! # Ok::<(), ocflow_compiler::js_condition::Untranslatable>(())
 //! ```
@@ -875,6 +875,8 @@ struct Js {
     path: Option<String>,
     /// Whether `code` needs parentheses as an operand.
     compound: bool,
+    /// Whether `code` may be a conditional, which needs parentheses even inside another.
+    ternary: bool,
 }
 
 impl Js {
@@ -884,6 +886,7 @@ impl Js {
             ty,
             path: None,
             compound: false,
+            ternary: false,
         }
     }
 
@@ -893,6 +896,16 @@ impl Js {
             ty,
             path: None,
             compound: true,
+            ternary: false,
+        }
+    }
+
+    /// `code` as the test or a branch of `? :`, where only a conditional needs parentheses.
+    fn in_conditional(&self) -> String {
+        if self.ternary {
+            format!("({})", self.code)
+        } else {
+            self.code.clone()
         }
     }
 
@@ -1138,6 +1151,7 @@ impl<'a> Emitter<'a> {
                 ty: Ty::Any,
                 path: Some(format!("{name:?}")),
                 compound,
+                ternary: compound,
             });
         }
         if let Key::Name(name) = key
@@ -1163,6 +1177,7 @@ impl<'a> Emitter<'a> {
             ty: Ty::Any,
             path: base.path.map(|p| format!("{p}/{key_path}")),
             compound: false,
+            ternary: false,
         })
     }
 
@@ -1295,16 +1310,19 @@ fn conditional(test: Js, then: Js, otherwise: Js) -> Js {
     }
     let ty = then.ty.join(otherwise.ty);
     let code = if otherwise.ty == Ty::Undef && otherwise.code == "()" {
-        format!("{} ? {}", test.operand(), then.operand())
+        format!("{} ? {}", test.in_conditional(), then.in_conditional())
     } else {
         format!(
             "{} ? {} : {}",
-            test.operand(),
-            then.operand(),
-            otherwise.operand()
+            test.in_conditional(),
+            then.in_conditional(),
+            otherwise.in_conditional()
         )
     };
-    Js::compound(code, ty)
+    Js {
+        ternary: true,
+        ..Js::compound(code, ty)
+    }
 }
 
 fn undefined() -> Js {
@@ -1430,19 +1448,19 @@ mod tests {
             ("if (true) { 1 } else { 2 };", "1"),
             (
                 "if ($.x === 1) { true; } else { false; }",
-                "($states.input.x = 1) ? true : false",
+                "$states.input.x = 1 ? true : false",
             ),
             (
                 "if ($.x === 1) true; else if ($.x === 2) false",
-                "($states.input.x = 1) ? true : (($states.input.x = 2) ? false)",
+                "$states.input.x = 1 ? true : ($states.input.x = 2 ? false)",
             ),
             (
                 "if ($.x === 1) { return 'a'; } return 'b';",
-                "($states.input.x = 1) ? 'a' : 'b'",
+                "$states.input.x = 1 ? 'a' : 'b'",
             ),
             (
                 "(function () { if ($.x === 1) { return true } return false })();",
-                "($states.input.x = 1) ? true : false",
+                "$states.input.x = 1 ? true : false",
             ),
             ("(() => $.x === 1)()", "$states.input.x = 1"),
             ("// note\n$.x /* inline */ === 1", "$states.input.x = 1"),
