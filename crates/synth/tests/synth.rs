@@ -371,8 +371,8 @@ fn cfn_lint() -> Option<PathBuf> {
         .then(|| PathBuf::from("cfn-lint"))
 }
 
-#[test]
-fn cfn_lint_finds_nothing() {
+/// Runs cfn-lint on `output` and asserts it reports nothing.
+fn assert_lint_clean(output: &SynthOutput) {
     let Some(cfn_lint) = cfn_lint() else {
         panic!(
             "cfn-lint not found on PATH or in target/tools/cfn-venv; install it with \
@@ -381,7 +381,7 @@ fn cfn_lint_finds_nothing() {
         );
     };
     let dir = tempfile::tempdir().unwrap();
-    synthesized().write_to(dir.path()).unwrap();
+    output.write_to(dir.path()).unwrap();
     let out = Command::new(&cfn_lint)
         .arg("--format")
         .arg("parseable")
@@ -419,4 +419,55 @@ fn every_fixture_placeholder_has_a_substitution() {
             .collect();
         assert_eq!(keys, substituted);
     }
+}
+
+#[test]
+fn cfn_lint_finds_nothing() {
+    assert_lint_clean(&synthesized());
+}
+
+#[test]
+fn event_sinks_and_the_event_function_become_stack_resources() {
+    let definition = r#"{
+      "QueryLanguage": "JSONata",
+      "StartAt": "queue",
+      "States": {
+        "queue": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage",
+                  "Arguments": {"QueueUrl": "${EventQueueUrl_orders_v1}", "MessageBody": {}}, "Next": "bus"},
+        "bus": {"Type": "Task", "Resource": "arn:aws:states:::events:putEvents",
+                "Arguments": {"Entries": [{"EventBusName": "${EventBusArn_audit}", "Source": "s", "DetailType": "d", "Detail": {}},
+                                          {"Source": "s", "DetailType": "d", "Detail": {}}]}, "Next": "fn"},
+        "fn": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+               "Arguments": {"FunctionName": "${EventTaskFunctionArn}", "Payload": {}}, "End": true}
+      }
+    }"#;
+    let mut workflow = single("notify", definition);
+    workflow.options.execution_type = ExecutionType::Express;
+    let output = synthesize(&[workflow], &SynthOptions::default()).unwrap();
+    let template = parse_template(&output);
+    let resources = &template["Resources"];
+    assert_eq!(resources["EventQueueOrdersV1"]["Type"], "AWS::SQS::Queue");
+    assert_eq!(resources["EventBusAudit"]["Type"], "AWS::Events::EventBus");
+    assert_eq!(
+        resources["EventTaskFunction"]["Properties"]["CodeUri"],
+        "../../functions/event-task"
+    );
+    let role = grants(&resources["NotifyStateMachineRole"]);
+    let put: BTreeSet<&str> = role
+        .iter()
+        .filter(|(action, _)| action == "events:PutEvents")
+        .map(|(_, resource)| resource.as_str())
+        .collect();
+    assert_eq!(
+        put,
+        BTreeSet::from([
+            "${EventBusAudit.Arn}",
+            "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default",
+        ])
+    );
+    assert!(role.contains(&(
+        "sqs:SendMessage".to_owned(),
+        "${EventQueueOrdersV1.Arn}".to_owned()
+    )));
+    assert_lint_clean(&output);
 }
