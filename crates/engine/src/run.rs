@@ -420,7 +420,7 @@ impl Ctx {
         assigned: Map<String, Value>,
         next: Option<usize>,
     ) -> Result<Step, Failure> {
-        self.record(
+        let recorded = self.record(
             env.path,
             EventKind::StateExited {
                 state: env.node.name.clone(),
@@ -428,6 +428,14 @@ impl Ctx {
                 assigned: assigned.clone(),
             },
         )?;
+        // When replaying, what the state produced before is what it produces now, even if an
+        // expression is not deterministic ($random, $uuid, $now).
+        let (output, assigned) = match recorded.replayed {
+            Some(EventKind::StateExited {
+                output, assigned, ..
+            }) => (output, assigned),
+            _ => (output, assigned),
+        };
         vars.local.extend(assigned);
         Ok(match next {
             Some(next) => Step::Next(next, output),

@@ -153,3 +153,68 @@ async fn a_run_interrupted_in_a_wait_keeps_its_deadline() {
         Err(Error::AlreadyEnded(_))
     ));
 }
+
+#[tokio::test(start_paused = true)]
+async fn parallel_branches_replay_each_from_their_own_scope() {
+    let store = Arc::new(MemoryStore::new());
+    let first = harness_on(store.clone(), Script::default());
+    let mut tokens = first.script.token_calls();
+    let branch = |name: &str| {
+        json!({"StartAt": name, "States": {name: {
+            "Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+            "Output": {"from": name, "got": "{% $states.result %}", "random": "{% $random() %}"}, "End": true}}})
+    };
+    first.register(
+        "fork",
+        json!({
+            "QueryLanguage": "JSONata",
+            "StartAt": "Fork",
+            "States": {"Fork": {"Type": "Parallel", "Branches": [branch("Left"), branch("Right")], "End": true}}
+        }),
+    );
+    let id = first
+        .engine
+        .start("fork", json!({}), StartOptions::named("fork-1"))
+        .unwrap();
+    let mut calls = [tokens.recv().await.unwrap(), tokens.recv().await.unwrap()];
+    calls.sort_by(|a, b| a.state.cmp(&b.state));
+    let [left, right] = calls;
+    first
+        .engine
+        .send_task_success(left.task_token.as_deref().unwrap(), json!(1))
+        .unwrap();
+    // Let the left branch finish before the crash.
+    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    let left_output = first
+        .engine
+        .history(&id)
+        .unwrap()
+        .into_iter()
+        .find_map(|e| match e.kind {
+            EventKind::StateExited { state, output, .. } if state == "Left" => Some(output),
+            _ => None,
+        })
+        .expect("left finished before the crash");
+    drop(first);
+
+    let second = harness_on(store, Script::default());
+    second.engine.resume(&id).unwrap();
+    loop {
+        match second
+            .engine
+            .send_task_success(right.task_token.as_deref().unwrap(), json!(2))
+        {
+            Ok(()) => break,
+            Err(Error::NotRunning(_)) => tokio::task::yield_now().await,
+            Err(other) => panic!("{other}"),
+        }
+    }
+    let done = second.engine.wait(&id).await.unwrap();
+    let output = done.output.unwrap();
+    assert_eq!(
+        output[0], left_output,
+        "the replayed branch keeps its recorded output"
+    );
+    assert_eq!(output[1]["got"], json!(2));
+    assert!(second.script.calls().is_empty());
+}

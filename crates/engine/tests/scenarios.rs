@@ -703,3 +703,111 @@ async fn jsonpath_machines_and_broken_graphs_are_refused() {
         Err(Error::UnknownMachine(_))
     ));
 }
+
+#[tokio::test(start_paused = true)]
+async fn lambda_invoker_and_substitutions_serve_compiled_resources() {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use ocflow_engine::{Engine, LambdaInvoker, MachineDefinition, VirtualClock};
+
+    let invoker = LambdaInvoker::new().function(
+        "arn:aws:lambda:local:0:function:http",
+        |payload| async move { Ok(json!({"status": 200, "echo": payload})) },
+    );
+    let engine = Engine::builder()
+        .clock(Arc::new(VirtualClock::at_2026()))
+        .invoker(Arc::new(invoker))
+        .substitutions(BTreeMap::from([(
+            "HttpTaskFunctionArn".to_owned(),
+            "arn:aws:lambda:local:0:function:http".to_owned(),
+        )]))
+        .build();
+    let asl = json!({
+        "QueryLanguage": "JSONata",
+        "StartAt": "Call",
+        "States": {"Call": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Arguments": {"FunctionName": "${HttpTaskFunctionArn}", "Payload": {"uri": "{% $states.input.uri %}"}},
+            "Output": "{% $states.result.Payload %}",
+            "End": true
+        }}
+    });
+    engine
+        .register("http", MachineDefinition::from_json(&asl).unwrap())
+        .unwrap();
+    let done = engine
+        .run("http", json!({"uri": "ocf://orders/1"}), named("h"))
+        .await
+        .unwrap();
+    assert_eq!(
+        done.output,
+        Some(json!({"status": 200, "echo": {"uri": "ocf://orders/1"}}))
+    );
+    // The stored definition keeps the placeholder; the history shows the resolved call.
+    assert_eq!(
+        done.definition["asl"]["States"]["Call"]["Arguments"]["FunctionName"],
+        json!("${HttpTaskFunctionArn}")
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_distributed_map_runs_inline_without_outer_variables() {
+    let h = harness();
+    h.register(
+        "dist",
+        json!({
+            "QueryLanguage": "JSONata",
+            "StartAt": "Set",
+            "States": {
+                "Set": {"Type": "Pass", "Assign": {"secret": 1}, "Next": "Each"},
+                "Each": {
+                    "Type": "Map",
+                    "ItemProcessor": {
+                        "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                        "StartAt": "Peek",
+                        "States": {"Peek": {"Type": "Pass", "Output": "{% $exists($secret) %}", "End": true}}
+                    },
+                    "Items": [1, 2],
+                    "End": true
+                }
+            }
+        }),
+    );
+    let done = h.engine.run("dist", json!({}), named("d")).await.unwrap();
+    assert_eq!(done.output, Some(json!([false, false])));
+}
+
+#[tokio::test(start_paused = true)]
+async fn map_and_parallel_histories_are_scoped_per_iteration() {
+    let h = harness();
+    h.register(
+        "nested",
+        json!({
+            "QueryLanguage": "JSONata",
+            "StartAt": "Lines",
+            "States": {"Lines": {
+                "Type": "Map",
+                "MaxConcurrency": 1,
+                "ItemProcessor": {"StartAt": "Fork", "States": {"Fork": {
+                    "Type": "Parallel",
+                    "Branches": [
+                        {"StartAt": "Twice", "States": {"Twice": {"Type": "Pass", "Output": "{% $states.input * 2 %}", "End": true}}},
+                        {"StartAt": "Nap", "States": {"Nap": {"Type": "Wait", "Seconds": 1, "End": true}}}
+                    ],
+                    "Output": "{% $states.result[0] %}",
+                    "End": true
+                }}},
+                "End": true
+            }}
+        }),
+    );
+    let done = h
+        .engine
+        .run("nested", json!([1, 2]), named("n"))
+        .await
+        .unwrap();
+    assert_eq!(done.output, Some(json!([2, 4])));
+    insta::assert_snapshot!(h.history("n"));
+}
