@@ -47,6 +47,21 @@ pub fn state_machine_arn(workflow_name: &str) -> String {
     format!("${{StateMachineArn_{}}}", sanitize(workflow_name))
 }
 
+/// Placeholder for the URL of the SQS queue an EVENT task's `sqs:<queue>` sink names.
+pub fn event_queue_url(queue: &str) -> String {
+    format!("${{EventQueueUrl_{}}}", sanitize(queue))
+}
+
+/// Placeholder for the ARN of the SNS topic an EVENT task's `sns:<topic>` sink names.
+pub fn event_topic_arn(topic: &str) -> String {
+    format!("${{EventTopicArn_{}}}", sanitize(topic))
+}
+
+/// Placeholder for the ARN of the EventBridge bus an EVENT task's `eventbridge:<bus>` sink names.
+pub fn event_bus_arn(bus: &str) -> String {
+    format!("${{EventBusArn_{}}}", sanitize(bus))
+}
+
 /// The substitution key inside a placeholder (`${Key}` → `Key`), if `text` is exactly one.
 pub fn key(text: &str) -> Option<&str> {
     let inner = text.strip_prefix("${")?.strip_suffix('}')?;
@@ -69,6 +84,12 @@ mod tests {
             key(&state_machine_arn("sub flow")),
             Some("StateMachineArn_sub_flow")
         );
+        assert_eq!(
+            key(&event_queue_url("orders.v1")),
+            Some("EventQueueUrl_orders_v1")
+        );
+        assert_eq!(key(&event_topic_arn("t")), Some("EventTopicArn_t"));
+        assert_eq!(key(&event_bus_arn("default")), Some("EventBusArn_default"));
         assert_eq!(key("${}"), None);
         assert_eq!(key("arn:aws:lambda"), None);
         assert_eq!(key("${a b}"), None);

@@ -1,0 +1,156 @@
+//! Cost statistics of a compiled machine: state transitions and Lambda invocations per path.
+
+use indexmap::IndexMap;
+use ocflow_asl::State;
+use ocflow_protocol::placeholders;
+use ocflow_protocol::task_map::TaskMap;
+
+use crate::CompiledWorkflow;
+
+/// Paths beyond this many are not enumerated (machines with many independent choices).
+const MAX_PATHS: usize = 256;
+
+/// What running a compiled machine costs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stats {
+    /// States in the machine, nested scopes included.
+    pub states: usize,
+    /// Each path from the start to an end (loops taken once, the longest branch of a
+    /// Parallel/Map counted in full).
+    pub paths: Vec<PathStats>,
+}
+
+/// The cost of one path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PathStats {
+    /// States entered.
+    pub transitions: usize,
+    /// `lambda:invoke` states entered.
+    pub lambda_invocations: usize,
+    /// Conductor tasks executed (states the task map lists).
+    pub tasks: usize,
+}
+
+impl PathStats {
+    /// State transitions per executed Conductor task (transitions when no task runs).
+    pub fn transitions_per_task(&self) -> f64 {
+        #[allow(clippy::cast_precision_loss)] // small counts
+        let ratio = self.transitions as f64 / self.tasks.max(1) as f64;
+        ratio
+    }
+}
+
+impl Stats {
+    /// The mean of [`PathStats::transitions_per_task`] over the paths.
+    pub fn mean_transitions_per_task(&self) -> f64 {
+        if self.paths.is_empty() {
+            return 0.0;
+        }
+        #[allow(clippy::cast_precision_loss)]
+        let n = self.paths.len() as f64;
+        self.paths
+            .iter()
+            .map(PathStats::transitions_per_task)
+            .sum::<f64>()
+            / n
+    }
+}
+
+/// Counts states and the cost of every path of `compiled`'s machine.
+pub fn stats(compiled: &CompiledWorkflow) -> Stats {
+    let machine = &compiled.machine;
+    let states = machine
+        .scopes()
+        .iter()
+        .map(|scope| scope.states.len())
+        .sum();
+    let paths = scope_paths(&machine.start_at, &machine.states, &compiled.task_map);
+    Stats { states, paths }
+}
+
+fn scope_paths(start: &str, states: &IndexMap<String, State>, map: &TaskMap) -> Vec<PathStats> {
+    let mut out = Vec::new();
+    let zero = PathStats {
+        transitions: 0,
+        lambda_invocations: 0,
+        tasks: 0,
+    };
+    let mut stack = vec![(start.to_owned(), zero, Vec::<String>::new())];
+    while let Some((name, cost, visited)) = stack.pop() {
+        if out.len() >= MAX_PATHS {
+            break;
+        }
+        let Some(state) = states.get(&name) else {
+            out.push(cost);
+            continue;
+        };
+        let mut cost = cost;
+        cost.transitions += 1;
+        cost.tasks += usize::from(map.task(&name).is_some());
+        match state {
+            State::Task(t) => {
+                cost.lambda_invocations += usize::from(t.resource == placeholders::LAMBDA_INVOKE);
+            }
+            State::Parallel(p) => {
+                for branch in &p.branches {
+                    add(
+                        &mut cost,
+                        longest(&scope_paths(&branch.start_at, &branch.states, map)),
+                    );
+                }
+            }
+            State::Map(m) => {
+                if let Some(processor) = &m.item_processor {
+                    add(
+                        &mut cost,
+                        longest(&scope_paths(&processor.start_at, &processor.states, map)),
+                    );
+                }
+            }
+            _ => {}
+        }
+        let mut visited = visited;
+        visited.push(name.clone());
+        let next: Vec<&str> = state
+            .successors()
+            .into_iter()
+            .filter(|n| !visited.iter().any(|v| v == n))
+            .collect();
+        // Catch targets are alternatives too, but the happy path is what is costed.
+        let next: Vec<&str> = match state {
+            State::Task(t) => next
+                .into_iter()
+                .filter(|n| {
+                    !t.catch.iter().any(|c| c.next == *n)
+                        || t.transition.as_ref().and_then(|x| x.next()) == Some(n)
+                })
+                .collect(),
+            _ => next,
+        };
+        if next.is_empty() {
+            out.push(cost);
+        }
+        for n in next {
+            stack.push((n.to_owned(), cost, visited.clone()));
+        }
+    }
+    out
+}
+
+fn longest(paths: &[PathStats]) -> PathStats {
+    paths
+        .iter()
+        .copied()
+        .max_by_key(|p| p.transitions)
+        .unwrap_or(PathStats {
+            transitions: 0,
+            lambda_invocations: 0,
+            tasks: 0,
+        })
+}
+
+fn add(cost: &mut PathStats, inner: PathStats) {
+    cost.transitions += inner.transitions;
+    cost.lambda_invocations += inner.lambda_invocations;
+    cost.tasks += inner.tasks;
+}
