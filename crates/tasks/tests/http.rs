@@ -372,3 +372,35 @@ async fn permissive_hosts_allow_any_host() {
     .unwrap();
     assert_eq!(output["response"]["statusCode"], 200);
 }
+
+/// Benchmark, not a check: mean time of `http::handle` against a raw reqwest GET of the same
+/// loopback endpoint. Run with
+/// `cargo test --release -p ocflow-tasks --test http -- --ignored --nocapture handler_overhead`.
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "benchmark"]
+async fn handler_overhead_over_raw_reqwest() {
+    const CALLS: u32 = 2000;
+    let addr = serve().await;
+    let url = format!("http://{addr}/json");
+    let context = context();
+    let raw = reqwest::Client::new();
+    let input = json!({"uri": url});
+    for _ in 0..100 {
+        http::handle(&context, input.clone()).await.unwrap();
+        raw.get(&url).send().await.unwrap().bytes().await.unwrap();
+    }
+    let started = Instant::now();
+    for _ in 0..CALLS {
+        raw.get(&url).send().await.unwrap().bytes().await.unwrap();
+    }
+    let raw_mean = started.elapsed() / CALLS;
+    let started = Instant::now();
+    for _ in 0..CALLS {
+        http::handle(&context, input.clone()).await.unwrap();
+    }
+    let handler_mean = started.elapsed() / CALLS;
+    println!(
+        "raw reqwest GET: {raw_mean:?}/call; http::handle: {handler_mean:?}/call; overhead {:?}/call",
+        handler_mean.saturating_sub(raw_mean)
+    );
+}
