@@ -22,9 +22,10 @@ const COMMITS_PER_CHECKPOINT: u64 = 256;
 /// How often the checkpointer runs when too few commits wake it.
 const IDLE_INTERVAL: Duration = Duration::from_secs(1);
 
-/// Log frames (pages) past which a checkpoint waits for the writer to pause so that the log
-/// can start over; under steady writes a passive checkpoint never catches up with the end.
-const RESTART_FRAMES: i64 = 16 * 1024;
+/// Log frames (pages, so 16 MiB) past which a checkpoint waits for the writer to pause so that
+/// the log can start over: under steady writes a passive checkpoint never catches up with the
+/// end, and a short log stays in the page cache.
+const RESTART_FRAMES: i64 = 4 * 1024;
 
 /// The checkpointing thread of one file store; stopped and joined on drop.
 pub(crate) struct Checkpointer {

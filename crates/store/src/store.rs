@@ -345,7 +345,7 @@ impl SqliteStore {
     fn events(&self, execution_id: &str) -> Result<Vec<HistoryEvent>, Error> {
         self.read(|conn| {
             let mut select = conn.prepare_cached(
-                "SELECT id, timestamp, scope, type, state, body FROM events \
+                "SELECT id, timestamp, scope, body FROM events \
                  WHERE execution = (SELECT seq FROM executions WHERE id = ?1) ORDER BY id",
             )?;
             let events = select
