@@ -811,3 +811,53 @@ async fn map_and_parallel_histories_are_scoped_per_iteration() {
     assert_eq!(done.output, Some(json!([2, 4])));
     insta::assert_snapshot!(h.history("n"));
 }
+
+#[tokio::test(start_paused = true)]
+async fn callback_failures_are_retried_with_a_fresh_token() {
+    let h = harness();
+    let mut tokens = h.script.token_calls();
+    h.register(
+        "worker",
+        json!({
+            "QueryLanguage": "JSONata",
+            "StartAt": "Work",
+            "States": {"Work": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                "Arguments": {"MessageBody": {"token": "{% $states.context.Task.Token %}", "try": "{% $states.context.State.RetryCount %}"}},
+                "Retry": [{"ErrorEquals": ["Worker.Failed"], "IntervalSeconds": 1, "MaxAttempts": 1}],
+                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Gave up"}],
+                "End": true
+            },
+            "Gave up": {"Type": "Pass", "Output": {"error": "{% $states.input.Error %}", "cause": "{% $states.input.Cause %}"}, "End": true}}
+        }),
+    );
+    let id = h.engine.start("worker", json!({}), named("w")).unwrap();
+    let first = tokens.recv().await.unwrap();
+    let first_token = first.task_token.clone().unwrap();
+    assert_eq!(first.arguments["MessageBody"]["try"], json!(0));
+    h.engine
+        .send_task_failure(&first_token, "Worker.Failed", "disk full")
+        .unwrap();
+    let second = tokens.recv().await.unwrap();
+    let second_token = second.task_token.clone().unwrap();
+    assert_ne!(first_token, second_token);
+    assert!(second_token.len() <= ocflow_engine::MAX_TOKEN_LEN);
+    assert_eq!(second.arguments["MessageBody"]["try"], json!(1));
+    assert!(matches!(
+        h.engine.send_task_success(&first_token, json!(1)),
+        Err(Error::UnknownToken)
+    ));
+    h.engine
+        .send_task_failure(&second_token, "Worker.Failed", "still full")
+        .unwrap();
+    let done = h.engine.wait(&id).await.unwrap();
+    assert_eq!(
+        done.output,
+        Some(json!({"error": "Worker.Failed", "cause": "still full"}))
+    );
+    assert!(matches!(
+        h.engine.describe("nope"),
+        Err(Error::UnknownExecution(_))
+    ));
+}
