@@ -2,7 +2,7 @@
 //!
 //! The HTTP function receives the Conductor HTTP task input unchanged (`http_request` or flat
 //! keys), so it needs no type here. The script function serves several kinds of work and
-//! receives a [`ScriptRequest`].
+//! receives a [`ScriptRequest`]. Worker tasks receive a [`WorkerMessage`] through their queue.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -42,6 +42,37 @@ pub struct TaskFailure {
     pub cause: String,
 }
 
+/// The body of the SQS message a worker task state sends to its task type's queue
+/// (`sqs:sendMessage.waitForTaskToken`), as the compiler writes it. Workers answer through
+/// `taskToken` (SendTaskSuccess, SendTaskFailure, SendTaskHeartbeat).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkerMessage {
+    /// The Step Functions task token that completes the waiting state.
+    pub task_token: String,
+    /// The Conductor task id: `<execution name>/<state name>`.
+    pub task_id: String,
+    /// The Conductor workflow id: the execution name.
+    pub workflow_id: String,
+    /// The Conductor workflow name.
+    #[serde(default)]
+    pub workflow_type: String,
+    /// The worker task type (the queue's task type).
+    pub task_type: String,
+    /// The task's `name` in the workflow definition.
+    #[serde(default)]
+    pub task_def_name: String,
+    /// The task's `taskReferenceName`.
+    #[serde(default)]
+    pub reference_task_name: String,
+    /// How many times Step Functions has retried this state (`$states.context.State.RetryCount`).
+    #[serde(default)]
+    pub retry_count: u32,
+    /// The task's resolved `inputParameters`.
+    #[serde(default)]
+    pub input_data: Value,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -55,5 +86,18 @@ mod tests {
         .unwrap();
         assert_eq!(request.kind, ScriptKind::Jq);
         assert_eq!(serde_json::to_value(&request).unwrap()["kind"], "jq");
+    }
+
+    #[test]
+    fn worker_message_reads_the_compiled_body() {
+        let message: WorkerMessage = serde_json::from_value(json!({
+            "taskToken": "tok", "taskId": "wf-1/encode", "workflowId": "wf-1",
+            "workflowType": "media", "taskType": "encode", "taskDefName": "encode",
+            "referenceTaskName": "encode_ref", "retryCount": 2, "inputData": {"file": "a.mp4"}
+        }))
+        .unwrap();
+        assert_eq!(message.task_token, "tok");
+        assert_eq!(message.retry_count, 2);
+        assert_eq!(message.input_data["file"], "a.mp4");
     }
 }

@@ -1,0 +1,269 @@
+//! Keeps the executions table in step with EventBridge "Step Functions Execution Status Change"
+//! events.
+//!
+//! Those events exist for Standard machines only, may arrive late, twice or never, and leave out
+//! input and output above 248 KB. Every update is therefore a conditional write that only moves
+//! a row forward ([`crate::Progress`]): a late RUNNING event after SUCCEEDED is ignored; rows the
+//! events never settle are left to [`crate::reconcile`].
+
+use serde::Deserialize;
+
+use crate::directory::StateMachineResolver;
+use crate::execution::{ExecutionStatus, Millis, Progress, Retention, StatusChange};
+use crate::ports::{Applied, ExecutionTable, PortError};
+
+/// The `detail-type` of the events the tracker handles.
+pub const DETAIL_TYPE: &str = "Step Functions Execution Status Change";
+
+/// Input or output above this many bytes is not copied into the table (a DynamoDB item holds at
+/// most 400 KB); the execution keeps it.
+pub const MAX_STORED_PAYLOAD_BYTES: usize = 128 * 1024;
+
+/// An EventBridge status-change event (the fields the tracker reads).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct StatusChangeEvent {
+    /// Must be [`DETAIL_TYPE`].
+    #[serde(rename = "detail-type")]
+    pub detail_type: String,
+    /// When the change happened (RFC 3339).
+    pub time: String,
+    /// The execution.
+    pub detail: StatusChangeDetail,
+}
+
+/// The `detail` of a status-change event.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusChangeDetail {
+    /// The execution's ARN.
+    pub execution_arn: String,
+    /// The state machine's ARN.
+    pub state_machine_arn: String,
+    /// The execution name.
+    pub name: String,
+    /// The new status.
+    pub status: String,
+    /// When the execution started (epoch milliseconds).
+    #[serde(default)]
+    pub start_date: Option<Millis>,
+    /// When it stopped (epoch milliseconds).
+    #[serde(default)]
+    pub stop_date: Option<Millis>,
+    /// The input as JSON text (absent above 248 KB).
+    #[serde(default)]
+    pub input: Option<String>,
+    /// The output as JSON text (absent above 248 KB).
+    #[serde(default)]
+    pub output: Option<String>,
+    /// The error name of a failed execution.
+    #[serde(default)]
+    pub error: Option<String>,
+    /// The error cause of a failed execution.
+    #[serde(default)]
+    pub cause: Option<String>,
+    /// How many times the execution was redriven.
+    #[serde(default)]
+    pub redrive_count: u32,
+}
+
+/// Why an event could not be applied.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The event is not a status-change event the tracker understands.
+    #[error("malformed status-change event: {0}")]
+    Malformed(String),
+    /// The table failed.
+    #[error(transparent)]
+    Port(#[from] PortError),
+}
+
+/// Parses an RFC 3339 timestamp into epoch milliseconds.
+pub fn parse_time(text: &str) -> Option<Millis> {
+    let timestamp: jiff::Timestamp = text.parse().ok()?;
+    Some(timestamp.as_millisecond())
+}
+
+/// Keeps payloads that fit in a table row.
+pub(crate) fn storable(payload: Option<String>) -> Option<String> {
+    payload.filter(|p| p.len() <= MAX_STORED_PAYLOAD_BYTES)
+}
+
+impl StatusChangeEvent {
+    /// The table update this event stands for.
+    pub fn to_change(
+        &self,
+        resolver: &impl StateMachineResolver,
+        retention: Retention,
+    ) -> Result<StatusChange, Error> {
+        if self.detail_type != DETAIL_TYPE {
+            return Err(Error::Malformed(format!(
+                "unexpected detail-type `{}`",
+                self.detail_type
+            )));
+        }
+        let detail = &self.detail;
+        let status = ExecutionStatus::parse(&detail.status)
+            .ok_or_else(|| Error::Malformed(format!("unknown status `{}`", detail.status)))?;
+        let event_time = parse_time(&self.time)
+            .or(detail.stop_date)
+            .or(detail.start_date)
+            .ok_or_else(|| Error::Malformed(format!("unreadable time `{}`", self.time)))?;
+        let start_time = detail.start_date.unwrap_or(event_time);
+        let stop_time = detail.stop_date.filter(|_| status.is_terminal());
+        Ok(StatusChange {
+            workflow_id: detail.name.clone(),
+            execution_arn: detail.execution_arn.clone(),
+            state_machine_arn: detail.state_machine_arn.clone(),
+            workflow_name: resolver.workflow_name(&detail.state_machine_arn),
+            status,
+            start_time,
+            stop_time,
+            progress: Progress {
+                redrive_count: detail.redrive_count,
+                terminal: status.is_terminal(),
+                event_time: stop_time.unwrap_or(event_time),
+            },
+            input: storable(detail.input.clone()),
+            output: storable(detail.output.clone()),
+            error: detail.error.clone(),
+            cause: detail.cause.clone(),
+            expires_at: status
+                .is_terminal()
+                .then(|| retention.expires_at(stop_time.unwrap_or(event_time))),
+        })
+    }
+}
+
+/// Applies status-change events to the executions table.
+#[derive(Debug, Clone)]
+pub struct Tracker<R, T> {
+    resolver: R,
+    table: T,
+    retention: Retention,
+}
+
+impl<R: StateMachineResolver, T: ExecutionTable> Tracker<R, T> {
+    /// A tracker writing to `table`; `resolver` names the workflow of each state machine.
+    pub fn new(resolver: R, table: T, retention: Retention) -> Self {
+        Self {
+            resolver,
+            table,
+            retention,
+        }
+    }
+
+    /// Applies one event; [`Applied::Ignored`] when the row already holds a later state.
+    pub async fn handle(&self, event: &StatusChangeEvent) -> Result<Applied, Error> {
+        let change = event.to_change(&self.resolver, self.retention)?;
+        let applied = self.table.apply(&change).await?;
+        tracing::info!(
+            workflow_id = %change.workflow_id,
+            status = %change.status,
+            ?applied,
+            "status change"
+        );
+        Ok(applied)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::directory::{Directory, MachineKind};
+    use crate::fakes::MemoryTable;
+    use serde_json::json;
+
+    const MACHINE: &str = "arn:aws:states:eu-west-1:1:stateMachine:ocflow-orders";
+
+    fn event(status: &str, time: &str, stop: Option<i64>) -> StatusChangeEvent {
+        serde_json::from_value(json!({
+            "version": "0", "id": "e", "detail-type": DETAIL_TYPE, "source": "aws.states",
+            "account": "1", "time": time, "region": "eu-west-1",
+            "resources": ["arn:aws:states:eu-west-1:1:execution:ocflow-orders:wf-1"],
+            "detail": {
+                "executionArn": "arn:aws:states:eu-west-1:1:execution:ocflow-orders:wf-1",
+                "stateMachineArn": MACHINE, "name": "wf-1", "status": status,
+                "startDate": 1_700_000_000_000_i64, "stopDate": stop,
+                "input": "{\"a\":1}", "inputDetails": {"included": true},
+                "output": if status == "SUCCEEDED" { json!("{\"done\":true}") } else { json!(null) },
+                "outputDetails": {"included": true}, "redriveCount": 0
+            }
+        }))
+        .unwrap()
+    }
+
+    fn tracker() -> Tracker<Directory, MemoryTable> {
+        let directory =
+            Directory::new().with_machine("orders", MACHINE, MachineKind::Standard, None);
+        Tracker::new(directory, MemoryTable::default(), Retention { days: 7 })
+    }
+
+    #[tokio::test]
+    async fn a_late_running_event_does_not_reopen_a_finished_execution() {
+        let tracker = tracker();
+        let done = event("SUCCEEDED", "2023-11-14T22:13:25Z", Some(1_700_000_005_000));
+        let late = event("RUNNING", "2023-11-14T22:13:20Z", None);
+        assert_eq!(tracker.handle(&done).await.unwrap(), Applied::Written);
+        assert_eq!(tracker.handle(&late).await.unwrap(), Applied::Ignored);
+        assert_eq!(tracker.handle(&done).await.unwrap(), Applied::Ignored);
+        let row = tracker.table.row("wf-1").unwrap();
+        assert_eq!(row.status, ExecutionStatus::Succeeded);
+        assert_eq!(row.output.as_deref(), Some("{\"done\":true}"));
+        assert_eq!(row.workflow_name.as_deref(), Some("orders"));
+        assert_eq!(row.expires_at, Some(1_700_000_005 + 7 * 86_400));
+    }
+
+    #[tokio::test]
+    async fn running_then_failed_moves_forward() {
+        let tracker = tracker();
+        let running = event("RUNNING", "2023-11-14T22:13:20Z", None);
+        assert_eq!(tracker.handle(&running).await.unwrap(), Applied::Written);
+        assert_eq!(tracker.handle(&running).await.unwrap(), Applied::Written);
+        let mut failed = event("FAILED", "2023-11-14T22:13:30Z", Some(1_700_000_010_000));
+        failed.detail.error = Some("Worker.Failed".into());
+        failed.detail.cause = Some("boom".into());
+        assert_eq!(tracker.handle(&failed).await.unwrap(), Applied::Written);
+        let row = tracker.table.row("wf-1").unwrap();
+        assert_eq!(row.status, ExecutionStatus::Failed);
+        assert_eq!(row.error.as_deref(), Some("Worker.Failed"));
+        assert_eq!(row.stop_time, Some(1_700_000_010_000));
+    }
+
+    #[tokio::test]
+    async fn other_events_are_malformed() {
+        let tracker = tracker();
+        let mut other = event("RUNNING", "2023-11-14T22:13:20Z", None);
+        other.detail_type = "Scheduled Event".into();
+        assert!(matches!(
+            tracker.handle(&other).await,
+            Err(Error::Malformed(_))
+        ));
+        let odd = event("SLEEPING", "2023-11-14T22:13:20Z", None);
+        assert!(matches!(
+            tracker.handle(&odd).await,
+            Err(Error::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn payloads_too_big_for_a_row_are_left_out() {
+        let mut big = event("SUCCEEDED", "2023-11-14T22:13:25Z", Some(1));
+        big.detail.output = Some("x".repeat(MAX_STORED_PAYLOAD_BYTES + 1));
+        let change = big
+            .to_change(&Directory::new(), Retention::DEFAULT)
+            .unwrap();
+        assert_eq!(change.output, None);
+        assert_eq!(change.input.as_deref(), Some("{\"a\":1}"));
+        assert_eq!(change.workflow_name, None);
+    }
+
+    #[test]
+    fn event_times_are_rfc3339() {
+        assert_eq!(parse_time("1970-01-01T00:00:01Z"), Some(1000));
+        assert_eq!(
+            parse_time("2023-11-14T22:13:20.5Z"),
+            Some(1_700_000_000_500)
+        );
+        assert_eq!(parse_time("yesterday"), None);
+    }
+}
