@@ -745,16 +745,13 @@ impl Ctx {
             timeout.map(|s| scheduled.timestamp + i64::try_from(s * 1000).unwrap_or(i64::MAX));
         let outcome = match self.recorded_outcome(env.path, name) {
             Some(outcome) => {
-                // The history has the outcome; a token issued before it is replayed too.
-                if let Some(token) = &env.token {
-                    self.record(
-                        env.path,
-                        EventKind::TaskTokenIssued {
-                            state: name.clone(),
-                            token: token.clone(),
-                        },
-                    )?;
-                    return self.finish_task(env.path, name, outcome);
+                // The history has the outcome; the token or child before it is replayed too.
+                match self.peek(env.path) {
+                    Some(kind @ EventKind::TaskTokenIssued { .. })
+                    | Some(kind @ EventKind::ChildExecutionStarted { .. }) => {
+                        self.record(env.path, kind)?;
+                    }
+                    _ => {}
                 }
                 outcome
             }
@@ -781,7 +778,9 @@ impl Ctx {
                     }
                 };
                 match deadline {
+                    // A callback watches its own deadline, so that it can drop its token.
                     None => work.await,
+                    Some(_) if task.pattern == Pattern::WaitForTaskToken => work.await,
                     Some(deadline) => {
                         tokio::select! {
                             outcome = work => outcome,

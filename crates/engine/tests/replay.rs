@@ -218,3 +218,58 @@ async fn parallel_branches_replay_each_from_their_own_scope() {
     assert_eq!(output[1]["got"], json!(2));
     assert!(second.script.calls().is_empty());
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_parent_resumes_waiting_on_its_resumed_child() {
+    let store = Arc::new(MemoryStore::new());
+    let first = harness_on(store.clone(), Script::default());
+    let mut tokens = first.script.token_calls();
+    first.register(
+        "child",
+        json!({
+            "QueryLanguage": "JSONata",
+            "StartAt": "Ask",
+            "States": {"Ask": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                               "Output": {"answer": "{% $states.result %}"}, "End": true}}
+        }),
+    );
+    first.register(
+        "parent",
+        json!({
+            "QueryLanguage": "JSONata",
+            "StartAt": "Sub",
+            "States": {"Sub": {"Type": "Task", "Resource": "arn:aws:states:::states:startExecution.sync:2",
+                               "Arguments": {"StateMachineArn": "child", "Input": {}},
+                               "Output": "{% $states.result.Output %}", "End": true}}
+        }),
+    );
+    let id = first
+        .engine
+        .start("parent", json!({}), StartOptions::named("parent-1"))
+        .unwrap();
+    let token = tokens.recv().await.unwrap().task_token.unwrap();
+    drop(first);
+
+    let second = harness_on(store, Script::default());
+    second.register(
+        "child",
+        json!({
+            "QueryLanguage": "JSONata",
+            "StartAt": "Ask",
+            "States": {"Ask": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                               "Output": {"answer": "{% $states.result %}"}, "End": true}}
+        }),
+    );
+    let resumed = second.engine.resume_all().unwrap();
+    assert_eq!(resumed.len(), 2, "{resumed:?}");
+    loop {
+        match second.engine.send_task_success(&token, json!(42)) {
+            Ok(()) => break,
+            Err(Error::NotRunning(_)) => tokio::task::yield_now().await,
+            Err(other) => panic!("{other}"),
+        }
+    }
+    let done = second.engine.wait(&id).await.unwrap();
+    assert_eq!(done.output, Some(json!({"answer": 42})));
+    assert!(second.script.calls().is_empty());
+}
