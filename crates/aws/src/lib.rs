@@ -2,6 +2,7 @@
 //! aws-sdk-*:
 //!
 //! - [`config`]: one SDK configuration over a single HTTP/TLS stack (hyper 1, rustls on ring);
+//! - [`settings`]: the environment variables the functions read;
 //! - [`sfn`]: [`StepFunctionsClient`], the Step Functions port;
 //! - [`table`]: the executions table's schema (attributes, indexes, TTL) and
 //!   [`DynamoExecutionTable`], the table port;
@@ -20,6 +21,7 @@
 
 pub mod config;
 mod error;
+pub mod settings;
 pub mod sfn;
 pub mod table;
 pub mod worker;

@@ -99,7 +99,8 @@ pub trait StepFunctions: Send + Sync {
 }
 
 /// Whether a conditional table write happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub enum Applied {
     /// The row now holds the update.
     Written,

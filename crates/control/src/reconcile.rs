@@ -11,7 +11,8 @@ use crate::ports::{Applied, ExecutionDescription, ExecutionTable, PortError, Ste
 use crate::tracker::storable;
 
 /// What one reconciliation run did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Report {
     /// Rows looked at.
     pub checked: usize,
