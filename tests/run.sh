@@ -19,6 +19,15 @@ if [ ! -x "$tools/cfn-venv/bin/cfn-lint" ]; then
   "$tools/cfn-venv/bin/pip" install -q --disable-pip-version-check cfn-lint >/dev/null
 fi
 
+# moto (PyPI), the local AWS API emulator of the crates/aws tests (tests/moto/launch.py). The
+# tests create this venv themselves when it is missing; the marker says pip finished.
+if [ ! -f "$tools/moto-venv/.ocflow-ready" ]; then
+  rm -rf "$tools/moto-venv"
+  python3 -m venv "$tools/moto-venv"
+  "$tools/moto-venv/bin/pip" install -q --disable-pip-version-check -r tests/moto/requirements.txt >/dev/null
+  touch "$tools/moto-venv/.ocflow-ready"
+fi
+
 if ! command -v cargo-nextest >/dev/null 2>&1; then
   cargo install --locked cargo-nextest
 fi
