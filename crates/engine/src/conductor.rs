@@ -322,3 +322,108 @@ pub fn workflow(
         tasks,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ocflow_protocol::task_map::StateTask;
+
+    fn record(status: ExecutionStatus) -> ExecutionRecord {
+        ExecutionRecord {
+            id: "wf".into(),
+            machine: "m".into(),
+            definition: json!({}),
+            input: json!({"a": 1}),
+            status,
+            start_time: 10,
+            end_time: status.is_final().then_some(99),
+            output: None,
+            error: None,
+            cause: Some("stopped by user".into()),
+            parent_id: None,
+            correlation_id: None,
+        }
+    }
+
+    fn event(id: u64, kind: EventKind) -> HistoryEvent {
+        HistoryEvent {
+            id,
+            timestamp: 10 + id as Millis,
+            scope: String::new(),
+            kind,
+        }
+    }
+
+    fn map() -> TaskMap {
+        TaskMap {
+            workflow_name: "wf_name".into(),
+            workflow_version: 1,
+            states: [(
+                "Ask".to_owned(),
+                StateTask {
+                    reference_task_name: "ask".into(),
+                    task_type: "HUMAN".into(),
+                    task_name: "ask".into(),
+                    variable: None,
+                    loops: vec![],
+                },
+            )]
+            .into(),
+        }
+    }
+
+    fn history() -> Vec<HistoryEvent> {
+        vec![
+            event(1, EventKind::ExecutionStarted { input: json!({}) }),
+            event(
+                2,
+                EventKind::StateEntered {
+                    state: "Ask".into(),
+                    input: json!({}),
+                },
+            ),
+            event(
+                3,
+                EventKind::TaskScheduled {
+                    state: "Ask".into(),
+                    resource: "arn:aws:states:::sqs:sendMessage.waitForTaskToken".into(),
+                    arguments: json!({"QueueUrl": "q"}),
+                    attempt: 0,
+                },
+            ),
+            event(
+                4,
+                EventKind::TaskTokenIssued {
+                    state: "Ask".into(),
+                    token: "t-1".into(),
+                },
+            ),
+        ]
+    }
+
+    #[test]
+    fn a_waiting_task_is_in_progress_with_its_token() {
+        let workflow = workflow(&record(ExecutionStatus::Running), &history(), &map());
+        assert_eq!(workflow.status, "RUNNING");
+        assert_eq!(workflow.tasks.len(), 1);
+        let task = &workflow.tasks[0];
+        assert_eq!(task.status, "IN_PROGRESS");
+        assert_eq!(task.callback_token.as_deref(), Some("t-1"));
+        assert_eq!(task.input_data, json!({"QueueUrl": "q"}));
+        assert_eq!(task.end_time, 0);
+    }
+
+    #[test]
+    fn ending_from_outside_cancels_open_tasks() {
+        let stopped = workflow(&record(ExecutionStatus::Aborted), &history(), &map());
+        assert_eq!(stopped.status, "TERMINATED");
+        assert_eq!(
+            stopped.reason_for_incompletion.as_deref(),
+            Some("stopped by user")
+        );
+        assert_eq!(stopped.tasks[0].status, "CANCELED");
+        assert_eq!(stopped.tasks[0].end_time, 99);
+        let timed_out = workflow(&record(ExecutionStatus::TimedOut), &history(), &map());
+        assert_eq!(timed_out.status, "TIMED_OUT");
+    }
+}
