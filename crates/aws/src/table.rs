@@ -9,6 +9,7 @@
 //! | `workflowVersion`, `priority` | N | from the start request |
 //! | `correlationId`, `idempotencyKey` | S | from the start request |
 //! | `status` | S | `RUNNING`, `SUCCEEDED`, `FAILED`, `TIMED_OUT`, `ABORTED`, `PENDING_REDRIVE` |
+//! | `trackedStatus` | S | `status` again, on rows of Standard executions only (Step Functions reports on them) |
 //! | `statusStartTime` | S | `<status>#<startTime, 15 digits>`: sort key for search by name |
 //! | `startTime`, `stopTime` | N | epoch milliseconds |
 //! | `progressRank`, `eventTime` | N | forward-only order of updates (see `ocflow_control::Progress`) |
@@ -20,7 +21,8 @@
 //! | index | partition key | sort key | serves |
 //! |---|---|---|---|
 //! | `byWorkflow` | `workflowName` | `statusStartTime` | search by name, by name + status, by name + status + start time range |
-//! | `byStatus` | `status` | `startTime` (N) | the reconciler (RUNNING rows older than N minutes); search by status |
+//! | `byStatus` | `status` | `startTime` (N) | search by status |
+//! | `byTrackedStatus` | `trackedStatus` | `startTime` (N) | the reconciler: RUNNING Standard executions older than N minutes (Express ones cannot be described) |
 //! | `byCorrelationId` | `correlationId` | `startTime` (N) | search by correlation id |
 
 use std::collections::HashMap;
@@ -55,6 +57,8 @@ pub mod attr {
     pub const PRIORITY: &str = "priority";
     /// The execution status.
     pub const STATUS: &str = "status";
+    /// The status again, on rows of Standard executions only: the reconciler's index key.
+    pub const TRACKED_STATUS: &str = "trackedStatus";
     /// `<status>#<start time>`: the `byWorkflow` sort key.
     pub const STATUS_START_TIME: &str = "statusStartTime";
     /// Start, epoch milliseconds.
@@ -83,6 +87,8 @@ pub mod index {
     pub const BY_WORKFLOW: &str = "byWorkflow";
     /// `status` + `startTime`.
     pub const BY_STATUS: &str = "byStatus";
+    /// `trackedStatus` + `startTime`.
+    pub const BY_TRACKED_STATUS: &str = "byTrackedStatus";
     /// `correlationId` + `startTime`.
     pub const BY_CORRELATION_ID: &str = "byCorrelationId";
 }
@@ -133,6 +139,7 @@ pub async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str) -> Resu
         .attribute_definitions(definition(attr::WORKFLOW_NAME, ScalarAttributeType::S)?)
         .attribute_definitions(definition(attr::STATUS_START_TIME, ScalarAttributeType::S)?)
         .attribute_definitions(definition(attr::STATUS, ScalarAttributeType::S)?)
+        .attribute_definitions(definition(attr::TRACKED_STATUS, ScalarAttributeType::S)?)
         .attribute_definitions(definition(attr::START_TIME, ScalarAttributeType::N)?)
         .attribute_definitions(definition(attr::CORRELATION_ID, ScalarAttributeType::S)?)
         .key_schema(key(attr::WORKFLOW_ID, KeyType::Hash)?)
@@ -142,6 +149,11 @@ pub async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str) -> Resu
             attr::STATUS_START_TIME,
         )?)
         .global_secondary_indexes(gsi(index::BY_STATUS, attr::STATUS, attr::START_TIME)?)
+        .global_secondary_indexes(gsi(
+            index::BY_TRACKED_STATUS,
+            attr::TRACKED_STATUS,
+            attr::START_TIME,
+        )?)
         .global_secondary_indexes(gsi(
             index::BY_CORRELATION_ID,
             attr::CORRELATION_ID,
@@ -278,6 +290,14 @@ impl ExecutionTable for DynamoExecutionTable {
         update.set_if_absent(attr::STATE_MACHINE_ARN, s(&record.state_machine_arn));
         update.set_if_absent(attr::WORKFLOW_NAME, s(&record.workflow_name));
         update.set_if_absent(attr::STATUS, s(ExecutionStatus::Running.as_str()));
+        if record.reconcilable {
+            // The status already recorded (a status event may have come first), else RUNNING.
+            let (tracked, status) = (update.name(attr::TRACKED_STATUS), update.name(attr::STATUS));
+            update.sets.push(format!(
+                "{tracked} = if_not_exists({status}, :{})",
+                attr::STATUS
+            ));
+        }
         update.set_if_absent(
             attr::STATUS_START_TIME,
             s(&status_start_time(
@@ -324,6 +344,9 @@ impl ExecutionTable for DynamoExecutionTable {
             update.set_if_absent(attr::WORKFLOW_NAME, s(name));
         }
         update.set(attr::STATUS, s(change.status.as_str()));
+        // Status changes come from Standard executions only: they are all tracked.
+        let tracked = update.name(attr::TRACKED_STATUS);
+        update.sets.push(format!("{tracked} = :{}", attr::STATUS));
         update.set(
             attr::STATUS_START_TIME,
             s(&status_start_time(change.status, change.start_time)),
@@ -393,9 +416,9 @@ impl ExecutionTable for DynamoExecutionTable {
                 .client
                 .query()
                 .table_name(&self.table_name)
-                .index_name(index::BY_STATUS)
+                .index_name(index::BY_TRACKED_STATUS)
                 .key_condition_expression("#status = :status AND #startTime < :before")
-                .expression_attribute_names("#status", attr::STATUS)
+                .expression_attribute_names("#status", attr::TRACKED_STATUS)
                 .expression_attribute_names("#startTime", attr::START_TIME)
                 .expression_attribute_values(":status", s(ExecutionStatus::Running.as_str()))
                 .expression_attribute_values(":before", n(started_before))

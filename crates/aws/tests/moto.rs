@@ -269,12 +269,17 @@ async fn a_late_running_event_leaves_the_row_succeeded() {
             start_time: 1_700_000_000_000,
             idempotency_key: None,
             expires_at: None,
+            reconcilable: true,
         })
         .await
         .unwrap();
 
     let row = aws.table.get("wf-1").await.unwrap().expect("row");
     assert_eq!(text(&row, attr::STATUS).as_deref(), Some("SUCCEEDED"));
+    assert_eq!(
+        text(&row, attr::TRACKED_STATUS).as_deref(),
+        Some("SUCCEEDED")
+    );
     assert_eq!(text(&row, attr::OUTPUT).as_deref(), Some("{\"ok\":true}"));
     assert_eq!(text(&row, attr::WORKFLOW_NAME).as_deref(), Some("orders"));
     assert_eq!(text(&row, attr::CORRELATION_ID).as_deref(), Some("c-1"));
@@ -326,6 +331,24 @@ async fn the_reconciler_settles_a_running_row_from_describe_execution() {
             start_time,
             idempotency_key: None,
             expires_at: None,
+            reconcilable: true,
+        })
+        .await
+        .unwrap();
+    // An Express execution's row is never listed: DescribeExecution does not serve it.
+    aws.table
+        .record_start(&StartRecord {
+            workflow_id: unique("express"),
+            execution_arn: "arn:aws:states:us-east-1:123456789012:express:quick:x".into(),
+            state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:quick".into(),
+            workflow_name: "quick".into(),
+            workflow_version: None,
+            correlation_id: None,
+            priority: None,
+            start_time: start_time - 60_000,
+            idempotency_key: None,
+            expires_at: Some(start_time / 1000 + 86_400),
+            reconcilable: false,
         })
         .await
         .unwrap();

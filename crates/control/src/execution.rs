@@ -154,6 +154,10 @@ pub struct StartRecord {
     /// When the row may be deleted (epoch seconds); set for Express executions, which send no
     /// status events.
     pub expires_at: Option<i64>,
+    /// Whether Step Functions can settle the row later (status events, DescribeExecution): true
+    /// for Standard machines. Only such rows are listed for reconciliation; Express executions
+    /// are not served by DescribeExecution and would fail there on every run.
+    pub reconcilable: bool,
 }
 
 /// A row left in RUNNING, as the reconciler lists them.

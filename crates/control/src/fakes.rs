@@ -24,6 +24,7 @@ pub struct Row {
     pub output: Option<String>,
     pub error: Option<String>,
     pub expires_at: Option<i64>,
+    pub reconcilable: bool,
 }
 
 #[derive(Debug, Default)]
@@ -58,6 +59,7 @@ impl ExecutionTable for MemoryTable {
                 output: None,
                 error: None,
                 expires_at: record.expires_at,
+                reconcilable: record.reconcilable,
             });
         row.workflow_name
             .get_or_insert(record.workflow_name.clone());
@@ -93,6 +95,8 @@ impl ExecutionTable for MemoryTable {
                 output: change.output.clone(),
                 error: change.error.clone(),
                 expires_at: change.expires_at,
+                // Status changes come from Standard executions only.
+                reconcilable: true,
             },
         );
         Ok(Applied::Written)
@@ -106,7 +110,11 @@ impl ExecutionTable for MemoryTable {
         let rows = self.rows.lock().unwrap();
         let mut stale: Vec<RunningRow> = rows
             .iter()
-            .filter(|(_, r)| r.status == ExecutionStatus::Running && r.start_time < started_before)
+            .filter(|(_, r)| {
+                r.reconcilable
+                    && r.status == ExecutionStatus::Running
+                    && r.start_time < started_before
+            })
             .map(|(id, r)| RunningRow {
                 workflow_id: id.clone(),
                 execution_arn: r.execution_arn.clone(),

@@ -122,7 +122,8 @@ pub trait ExecutionTable: Send + Sync {
         change: &StatusChange,
     ) -> impl Future<Output = Result<Applied, PortError>> + Send;
 
-    /// Rows in RUNNING that started before `started_before`, oldest first, at most `limit`.
+    /// Reconcilable rows in RUNNING that started before `started_before`, oldest first, at most
+    /// `limit`.
     fn running_before(
         &self,
         started_before: Millis,

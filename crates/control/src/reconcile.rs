@@ -149,6 +149,7 @@ mod tests {
             start_time,
             idempotency_key: None,
             expires_at: None,
+            reconcilable: true,
         }
     }
 
@@ -180,6 +181,11 @@ mod tests {
         ] {
             table.record_start(&record(name, start)).await.unwrap();
         }
+        let express = StartRecord {
+            reconcilable: false,
+            ..record("express", 1_000)
+        };
+        table.record_start(&express).await.unwrap();
         step_functions.describe_as(description("done", ExecutionStatus::Succeeded));
         step_functions.describe_as(description("busy", ExecutionStatus::Running));
         step_functions.describe_as(description("fresh", ExecutionStatus::Succeeded));

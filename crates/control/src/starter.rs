@@ -255,6 +255,7 @@ where
                 start_time,
                 idempotency_key: request.idempotency_key,
                 expires_at,
+                reconcilable: target.kind == MachineKind::Standard,
             })
             .await?;
         Ok(Started {
@@ -429,6 +430,10 @@ mod tests {
         assert_eq!(
             row.expires_at,
             Some(FakeStepFunctions::START_TIME / 1000 + 86_400)
+        );
+        assert!(
+            !row.reconcilable,
+            "Express rows are never listed for reconciliation"
         );
 
         let big = json!({"name": "orders", "input": {"blob": "x".repeat(MAX_INPUT_BYTES)}});
