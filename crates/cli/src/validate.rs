@@ -16,7 +16,9 @@ const EXIT_INVALID: u8 = 2;
 /// are recognised by their shape and parsed with their own types: task definitions (single or
 /// an array) are checked too; start requests with an inline `workflowDef` have that definition
 /// checked; event handlers, execution records and single task snippets are only parsed.
-/// JSON Schema files (a top-level "$schema" member) are skipped with a note.
+/// JSON Schema files (a top-level "$schema" member) are skipped with a note, and so are files
+/// found in a directory that do not look like Conductor documents (workflow inputs, service
+/// registries): name such a file to check it anyway.
 ///
 /// Errors and warnings go to stderr, one per line: `FILE: POINTER: message` (or
 /// `FILE:LINE:COLUMN: message` for JSON syntax errors); warnings say `warning:` and never
@@ -61,7 +63,7 @@ pub fn run(args: &Args) -> ExitCode {
             });
         }
     }
-    checked.extend(files.iter().map(|file| check_file(file)));
+    checked.extend(files.iter().map(|(file, named)| check_file(file, *named)));
 
     let errors = checked
         .iter()
@@ -109,16 +111,22 @@ pub fn run(args: &Args) -> ExitCode {
     }
 }
 
-fn check_file(path: &Path) -> Checked {
+/// Checks one file; `named` is false for files found by walking a directory, which are skipped
+/// unless they look like Conductor documents.
+fn check_file(path: &Path, named: bool) -> Checked {
     let file = path.display().to_string();
+    let skip = |reason| Checked {
+        file: file.clone(),
+        skipped: Some(reason),
+        kind: None,
+        workflows: 0,
+        diagnostics: Vec::new(),
+    };
     match std::fs::read_to_string(path) {
-        Ok(text) if is_json_schema(&text) => Checked {
-            file,
-            skipped: Some("a JSON Schema, not a Conductor document"),
-            kind: None,
-            workflows: 0,
-            diagnostics: Vec::new(),
-        },
+        Ok(text) if is_json_schema(&text) => skip("a JSON Schema, not a Conductor document"),
+        Ok(text) if !named && !looks_like_conductor(&text) => {
+            skip("not a Conductor document (name the file to check it anyway)")
+        }
         Ok(text) => {
             let (document, diagnostics) = check_document(&file, &text);
             Checked {
@@ -141,6 +149,33 @@ fn check_file(path: &Path) -> Checked {
     }
 }
 
+/// Whether a file found in a directory walk is worth checking: valid JSON whose shape names a
+/// Conductor document, or invalid JSON (which is reported). Workflow inputs, service
+/// registries and other data files beside the definitions are left alone.
+fn looks_like_conductor(text: &str) -> bool {
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(text) else {
+        return true;
+    };
+    let conductor_object = |v: &serde_json::Value| {
+        v.as_object().is_some_and(|o| {
+            [
+                "tasks",
+                "taskReferenceName",
+                "schemaVersion",
+                "workflowDef",
+                "startWorkflow",
+            ]
+            .iter()
+            .any(|k| o.contains_key(*k))
+                || DocumentKind::of(v) != DocumentKind::Workflow
+        })
+    };
+    match &value {
+        serde_json::Value::Array(items) => items.iter().any(conductor_object),
+        other => conductor_object(other),
+    }
+}
+
 /// Whether the text is a JSON Schema document (an object with a top-level `$schema`).
 fn is_json_schema(text: &str) -> bool {
     serde_json::from_str::<serde_json::Value>(text).is_ok_and(|value| {
@@ -150,11 +185,12 @@ fn is_json_schema(text: &str) -> bool {
     })
 }
 
-/// Adds `path` (a file) or the `*.json` files under it (a directory), sorted.
-fn collect(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+/// Adds `path` (a file, named: `true`) or the `*.json` files under it (a directory, found:
+/// `false`), sorted.
+fn collect(path: &Path, out: &mut Vec<(PathBuf, bool)>) -> std::io::Result<()> {
     let meta = std::fs::metadata(path)?;
     if !meta.is_dir() {
-        out.push(path.to_owned());
+        out.push((path.to_owned(), true));
         return Ok(());
     }
     let mut found = Vec::new();
@@ -171,6 +207,6 @@ fn collect(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
         }
     }
     found.sort();
-    out.extend(found);
+    out.extend(found.into_iter().map(|f| (f, false)));
     Ok(())
 }

@@ -180,3 +180,37 @@ fn every_subcommand_has_help() {
         assert!(String::from_utf8_lossy(&out.stdout).contains("Usage: ocflow"));
     }
 }
+
+#[test]
+fn a_directory_walk_skips_files_that_are_not_conductor_documents() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("input.json"), r#"{"orderId": "o-1"}"#).unwrap();
+    std::fs::write(
+        dir.path().join("wf.json"),
+        r#"{"name": "w", "tasks": [{"name": "a", "taskReferenceName": "a", "type": "NOOP"}]}"#,
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_ocflow"))
+        .arg("validate")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("input.json: not a Conductor document"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("(1 workflow definitions, 1 skipped)"),
+        "{stdout}"
+    );
+
+    // Named explicitly, the same file is checked as a workflow and fails.
+    let out = Command::new(env!("CARGO_BIN_EXE_ocflow"))
+        .arg("validate")
+        .arg(dir.path().join("input.json"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+}
