@@ -104,10 +104,13 @@ impl StatusChangeEvent {
         let detail = &self.detail;
         let status = ExecutionStatus::parse(&detail.status)
             .ok_or_else(|| Error::Malformed(format!("unknown status `{}`", detail.status)))?;
+        // The event time has whole seconds; an update is never earlier than the start it reports
+        // (so the RUNNING event does not lose to the starter's record of the same start).
         let event_time = parse_time(&self.time)
             .or(detail.stop_date)
             .or(detail.start_date)
-            .ok_or_else(|| Error::Malformed(format!("unreadable time `{}`", self.time)))?;
+            .ok_or_else(|| Error::Malformed(format!("unreadable time `{}`", self.time)))?
+            .max(detail.start_date.unwrap_or(i64::MIN));
         let start_time = detail.start_date.unwrap_or(event_time);
         let stop_time = detail.stop_date.filter(|_| status.is_terminal());
         Ok(StatusChange {
@@ -255,6 +258,30 @@ mod tests {
         assert_eq!(change.output, None);
         assert_eq!(change.input.as_deref(), Some("{\"a\":1}"));
         assert_eq!(change.workflow_name, None);
+    }
+
+    #[tokio::test]
+    async fn the_running_event_is_not_older_than_the_recorded_start() {
+        let tracker = tracker();
+        // The starter recorded the start with millisecond precision; the event has seconds.
+        let record = crate::execution::StartRecord {
+            workflow_id: "wf-1".into(),
+            execution_arn: "arn".into(),
+            state_machine_arn: MACHINE.into(),
+            workflow_name: "orders".into(),
+            workflow_version: None,
+            correlation_id: None,
+            priority: None,
+            start_time: 1_700_000_000_000,
+            idempotency_key: None,
+            expires_at: None,
+            reconcilable: true,
+        };
+        crate::ports::ExecutionTable::record_start(&tracker.table, &record)
+            .await
+            .unwrap();
+        let running = event("RUNNING", "2023-11-14T22:13:19Z", None);
+        assert_eq!(tracker.handle(&running).await.unwrap(), Applied::Written);
     }
 
     #[test]
