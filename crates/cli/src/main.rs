@@ -7,6 +7,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod compile;
+mod defs;
+mod graph;
 mod validate;
 
 /// Compile Conductor workflows to AWS Step Functions and run them locally.
@@ -22,11 +25,17 @@ struct Cli {
 enum Command {
     #[allow(missing_docs)]
     Validate(validate::Args),
+    #[allow(missing_docs)]
+    Compile(compile::Args),
+    #[allow(missing_docs)]
+    Graph(graph::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Validate(args) => validate::run(&args),
+        Command::Compile(args) => compile::run(&args),
+        Command::Graph(args) => graph::run(&args),
     }
 }

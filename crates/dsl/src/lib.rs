@@ -10,6 +10,7 @@
 //! assert!(ocflow_dsl::validate(&def).is_empty());
 //! ```
 
+pub mod graph;
 pub mod model;
 pub mod params;
 pub mod pointer;
