@@ -336,6 +336,23 @@ impl ExecutionTable for DynamoExecutionTable {
         Ok(())
     }
 
+    async fn recorded_start(&self, workflow_id: &str) -> Result<Option<String>, PortError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table_name)
+            .key(attr::WORKFLOW_ID, s(workflow_id))
+            .projection_expression("#arn")
+            .expression_attribute_names("#arn", attr::EXECUTION_ARN)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| port_error("GetItem", e))?;
+        Ok(output
+            .item
+            .and_then(|item| item.get(attr::EXECUTION_ARN)?.as_s().ok().cloned()))
+    }
+
     async fn apply(&self, change: &StatusChange) -> Result<Applied, PortError> {
         let mut update = Update::default();
         update.set(attr::EXECUTION_ARN, s(&change.execution_arn));

@@ -172,6 +172,49 @@ async fn the_same_message_delivered_three_times_starts_one_execution() {
 }
 
 #[tokio::test]
+async fn express_redeliveries_start_one_execution() {
+    let aws = aws().await;
+    let machine = aws
+        .sfn
+        .create_state_machine()
+        .name(unique("quick"))
+        .definition(pass_machine().to_string())
+        .role_arn("arn:aws:iam::123456789012:role/ocflow-test")
+        .r#type(aws_sdk_sfn::types::StateMachineType::Express)
+        .send()
+        .await
+        .unwrap()
+        .state_machine_arn;
+    let starter = Starter::new(
+        Directory::new().with_machine("quick", &machine, MachineKind::Express, None),
+        StepFunctionsClient::new(aws.sfn.clone()),
+        aws.table.clone(),
+        Retention { days: 1 },
+    );
+    let message = SqsMessage {
+        message_id: "m-express".into(),
+        body: r#"{"name": "quick", "input": {}, "correlationId": "c-x"}"#.into(),
+        attributes: HashMap::new(),
+    };
+    let first = starter.start(&message).await.unwrap();
+    for _ in 0..2 {
+        let again = starter.start(&message).await.unwrap();
+        assert!(again.already_existed);
+        assert_eq!(again.execution_arn, first.execution_arn);
+    }
+    assert_eq!(executions(&aws.sfn, &machine).await.len(), 1);
+    let row = aws
+        .table
+        .get(&first.workflow_id)
+        .await
+        .unwrap()
+        .expect("row");
+    assert_eq!(text(&row, attr::STATUS).as_deref(), Some("RUNNING"));
+    assert_eq!(text(&row, attr::TRACKED_STATUS), None, "not reconcilable");
+    assert!(number(&row, attr::EXPIRES_AT).is_some());
+}
+
+#[tokio::test]
 async fn a_poison_message_is_the_only_batch_item_failure() {
     let aws = aws().await;
     let machine = create_machine(&aws.sfn, &unique("orders"), &pass_machine()).await;
@@ -297,8 +340,8 @@ async fn a_late_running_event_leaves_the_row_succeeded() {
     );
 
     // Running updates among themselves: equal or later event time wins.
-    let first = status_event(machine, "wf-2", "RUNNING", "2023-11-14T22:13:20Z", None);
-    let earlier = status_event(machine, "wf-2", "RUNNING", "2023-11-14T22:13:19Z", None);
+    let first = status_event(machine, "wf-2", "RUNNING", "2023-11-14T22:13:22Z", None);
+    let earlier = status_event(machine, "wf-2", "RUNNING", "2023-11-14T22:13:21Z", None);
     assert_eq!(tracker.handle(&first).await.unwrap(), Applied::Written);
     assert_eq!(tracker.handle(&first).await.unwrap(), Applied::Written);
     assert_eq!(tracker.handle(&earlier).await.unwrap(), Applied::Ignored);

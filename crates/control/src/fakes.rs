@@ -72,6 +72,10 @@ impl ExecutionTable for MemoryTable {
         Ok(())
     }
 
+    async fn recorded_start(&self, workflow_id: &str) -> Result<Option<String>, PortError> {
+        Ok(self.row(workflow_id).map(|row| row.execution_arn))
+    }
+
     async fn apply(&self, change: &StatusChange) -> Result<Applied, PortError> {
         let mut rows = self.rows.lock().unwrap();
         if let Some(row) = rows.get(&change.workflow_id)
@@ -132,10 +136,17 @@ pub struct FakeStepFunctions {
     started: Mutex<Vec<StartExecution>>,
     descriptions: Mutex<HashMap<String, ExecutionDescription>>,
     fail_next_start: AtomicBool,
+    express: Vec<String>,
 }
 
 impl FakeStepFunctions {
     pub const START_TIME: Millis = 1_700_000_000_000;
+
+    /// Marks a machine as Express: it starts any number of executions of one name.
+    pub fn with_express(mut self, state_machine_arn: &str) -> Self {
+        self.express.push(state_machine_arn.to_owned());
+        self
+    }
 
     pub fn executions(&self) -> Vec<StartExecution> {
         self.started.lock().unwrap().clone()
@@ -159,7 +170,9 @@ impl StepFunctions for FakeStepFunctions {
             return Err(PortError::new("StartExecution", "throttled"));
         }
         let mut started = self.started.lock().unwrap();
-        if started.iter().any(|s| s.name == request.name) {
+        // Like Step Functions: names are unique per Standard machine, not per Express one.
+        let express = self.express.contains(&request.state_machine_arn);
+        if !express && started.iter().any(|s| s.name == request.name) {
             return Ok(StartOutcome::AlreadyExists);
         }
         let execution_arn = format!(

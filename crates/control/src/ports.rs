@@ -116,6 +116,12 @@ pub trait ExecutionTable: Send + Sync {
         record: &StartRecord,
     ) -> impl Future<Output = Result<(), PortError>> + Send;
 
+    /// The execution ARN an earlier start recorded for `workflow_id`, if any (a consistent read).
+    fn recorded_start(
+        &self,
+        workflow_id: &str,
+    ) -> impl Future<Output = Result<Option<String>, PortError>> + Send;
+
     /// Applies a status update if it [supersedes](crate::Progress::supersedes) what the row holds.
     fn apply(
         &self,

@@ -12,6 +12,11 @@
 //! delivered again; a malformed message fails every time, and the queue's redrive policy moves it
 //! to the dead-letter queue after `maxReceiveCount` deliveries.
 //!
+//! Step Functions refuses a second execution of the same name only on Standard machines; for
+//! Express machines the starter first looks the name up in the executions table. A start that
+//! succeeded but could not be recorded (the table failed, the function stopped) is therefore
+//! started again on redelivery: Express starts are at-least-once, Standard starts exactly-once.
+//!
 //! Every start is also recorded in the executions table with what only the request knows
 //! (correlation id, version, priority): for Express machines, which send no status events, this
 //! is the only record; for Standard ones the tracker fills in the status.
@@ -221,6 +226,16 @@ where
             _ => NameSource::MessageId(&message.message_id),
         };
         let name = execution_name(&request.name, source);
+        // Express machines do not refuse a second execution of the same name: the table does.
+        if target.kind == MachineKind::Express
+            && let Some(execution_arn) = self.table.recorded_start(&name).await?
+        {
+            return Ok(Started {
+                workflow_id: name,
+                execution_arn,
+                already_existed: true,
+            });
+        }
         let outcome = self
             .step_functions
             .start_execution(StartExecution {
@@ -284,19 +299,15 @@ mod tests {
     use serde_json::json;
 
     const MACHINE: &str = "arn:aws:states:eu-west-1:1:stateMachine:ocflow-orders";
+    const QUICK: &str = "arn:aws:states:eu-west-1:1:stateMachine:ocflow-quick";
 
     fn starter() -> Starter<Directory, FakeStepFunctions, MemoryTable> {
         let directory = Directory::new()
             .with_machine("orders", MACHINE, MachineKind::Standard, None)
-            .with_machine(
-                "quick",
-                "arn:aws:states:eu-west-1:1:stateMachine:ocflow-quick",
-                MachineKind::Express,
-                None,
-            );
+            .with_machine("quick", QUICK, MachineKind::Express, None);
         Starter::new(
             directory,
-            FakeStepFunctions::default(),
+            FakeStepFunctions::default().with_express(QUICK),
             MemoryTable::default(),
             Retention { days: 1 },
         )
@@ -389,6 +400,17 @@ mod tests {
         assert!(!first.already_existed);
         assert!(second.already_existed);
         assert_eq!(first.execution_arn, second.execution_arn);
+        assert_eq!(starter.step_functions.executions().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn express_redeliveries_are_caught_by_the_table() {
+        let starter = starter();
+        let body = json!({"name": "quick", "input": {}});
+        let first = starter.start(&message("m-1", body.clone())).await.unwrap();
+        let again = starter.start(&message("m-1", body)).await.unwrap();
+        assert!(again.already_existed);
+        assert_eq!(again.execution_arn, first.execution_arn);
         assert_eq!(starter.step_functions.executions().len(), 1);
     }
 
