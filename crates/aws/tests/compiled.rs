@@ -7,22 +7,11 @@ mod support;
 use std::time::Duration;
 
 use ocflow_aws::WorkerClient;
-use ocflow_aws::worker::PolledTask;
 use ocflow_compiler::{CompileEnv, compile};
 use ocflow_control::worker::TaskResult;
 use ocflow_protocol::placeholders;
 use serde_json::{Value, json};
-use support::{create_machine, finished, sdk_config, unique};
-
-async fn one_task(worker: &WorkerClient) -> PolledTask {
-    for _ in 0..20 {
-        let mut tasks = worker.poll(1, Duration::from_secs(1), None).await.unwrap();
-        if let Some(task) = tasks.pop() {
-            return task;
-        }
-    }
-    panic!("no worker task arrived");
-}
+use support::{create_machine, finished, one_task, sdk_config, unique};
 
 #[tokio::test]
 async fn compiled_worker_tasks_run_through_the_worker_client() {

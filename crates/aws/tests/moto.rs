@@ -8,7 +8,6 @@ use std::time::Duration;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_sqs::types::MessageSystemAttributeName;
 use ocflow_aws::table::{self, attr};
-use ocflow_aws::worker::PolledTask;
 use ocflow_aws::{DynamoExecutionTable, StepFunctionsClient, WorkerClient};
 use ocflow_control::directory::{Directory, MachineKind};
 use ocflow_control::execution::{Retention, StartRecord};
@@ -19,7 +18,7 @@ use ocflow_control::starter::Starter;
 use ocflow_control::tracker::{StatusChangeEvent, Tracker};
 use ocflow_control::worker::TaskResult;
 use serde_json::{Value, json};
-use support::{create_machine, finished, sdk_config, unique};
+use support::{create_machine, finished, one_task, sdk_config, unique};
 
 fn pass_machine() -> Value {
     json!({
@@ -428,20 +427,6 @@ async fn the_reconciler_settles_a_running_row_from_describe_execution() {
         .await
         .unwrap();
     assert_eq!(again.checked, 0);
-}
-
-/// Polls until one task arrives (bounded).
-async fn one_task(worker: &WorkerClient) -> PolledTask {
-    for _ in 0..20 {
-        let mut tasks = worker
-            .poll(1, Duration::from_secs(1), Some("worker-1"))
-            .await
-            .unwrap();
-        if let Some(task) = tasks.pop() {
-            return task;
-        }
-    }
-    panic!("no worker task arrived");
 }
 
 async fn start_worker_execution(aws: &Aws) -> (WorkerClient, String, String) {

@@ -170,12 +170,12 @@ pub async fn create_machine(
         .state_machine_arn
 }
 
-/// Waits (up to 30 s) until an execution leaves RUNNING.
+/// Waits (up to 60 s) until an execution leaves RUNNING.
 pub async fn finished(
     sfn: &aws_sdk_sfn::Client,
     execution_arn: &str,
 ) -> aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput {
-    for _ in 0..300 {
+    for _ in 0..600 {
         let output = sfn
             .describe_execution()
             .execution_arn(execution_arn)
@@ -187,5 +187,19 @@ pub async fn finished(
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("{execution_arn} still running after 30 s");
+    panic!("{execution_arn} still running after 60 s");
+}
+
+/// Polls a worker queue until one task arrives (up to 40 one-second polls).
+pub async fn one_task(worker: &ocflow_aws::WorkerClient) -> ocflow_aws::worker::PolledTask {
+    for _ in 0..40 {
+        let mut tasks = worker
+            .poll(1, Duration::from_secs(1), Some("worker-1"))
+            .await
+            .expect("queue polled");
+        if let Some(task) = tasks.pop() {
+            return task;
+        }
+    }
+    panic!("no worker task arrived");
 }
