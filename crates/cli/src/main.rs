@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 mod compile;
 mod defs;
 mod graph;
+mod run;
 mod validate;
 
 /// Compile Conductor workflows to AWS Step Functions and run them locally.
@@ -29,6 +30,8 @@ enum Command {
     Compile(compile::Args),
     #[allow(missing_docs)]
     Graph(graph::Args),
+    #[allow(missing_docs)]
+    Run(run::Args),
 }
 
 fn main() -> ExitCode {
@@ -37,5 +40,6 @@ fn main() -> ExitCode {
         Command::Validate(args) => validate::run(&args),
         Command::Compile(args) => compile::run(&args),
         Command::Graph(args) => graph::run(&args),
+        Command::Run(args) => run::run(&args),
     }
 }
