@@ -136,3 +136,50 @@ pub trait ExecutionTable: Send + Sync {
         limit: usize,
     ) -> impl Future<Output = Result<Vec<RunningRow>, PortError>> + Send;
 }
+
+impl<T: StepFunctions + ?Sized> StepFunctions for std::sync::Arc<T> {
+    fn start_execution(
+        &self,
+        request: StartExecution,
+    ) -> impl Future<Output = Result<StartOutcome, PortError>> + Send {
+        (**self).start_execution(request)
+    }
+
+    fn describe_execution(
+        &self,
+        execution_arn: &str,
+    ) -> impl Future<Output = Result<ExecutionDescription, PortError>> + Send {
+        (**self).describe_execution(execution_arn)
+    }
+}
+
+impl<T: ExecutionTable + ?Sized> ExecutionTable for std::sync::Arc<T> {
+    fn record_start(
+        &self,
+        record: &StartRecord,
+    ) -> impl Future<Output = Result<(), PortError>> + Send {
+        (**self).record_start(record)
+    }
+
+    fn recorded_start(
+        &self,
+        workflow_id: &str,
+    ) -> impl Future<Output = Result<Option<String>, PortError>> + Send {
+        (**self).recorded_start(workflow_id)
+    }
+
+    fn apply(
+        &self,
+        change: &StatusChange,
+    ) -> impl Future<Output = Result<Applied, PortError>> + Send {
+        (**self).apply(change)
+    }
+
+    fn running_before(
+        &self,
+        started_before: Millis,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<RunningRow>, PortError>> + Send {
+        (**self).running_before(started_before, limit)
+    }
+}

@@ -1,5 +1,6 @@
 //! Keeps the executions table in step with EventBridge "Step Functions Execution Status Change"
-//! events.
+//! events, and [`TrackerHandler`] routes the tracker function's events (status changes and
+//! the reconciler's schedule).
 //!
 //! Those events exist for Standard machines only, may arrive late, twice or never, and leave out
 //! input and output above 248 KB. Every update is therefore a conditional write that only moves
@@ -7,10 +8,12 @@
 //! events never settle are left to [`crate::reconcile`].
 
 use serde::Deserialize;
+use serde_json::Value;
 
 use crate::directory::StateMachineResolver;
 use crate::execution::{ExecutionStatus, Millis, Progress, Retention, StatusChange};
-use crate::ports::{Applied, ExecutionTable, PortError};
+use crate::ports::{Applied, ExecutionTable, PortError, StepFunctions};
+use crate::reconcile::{Reconciler, Report};
 
 /// The `detail-type` of the events the tracker handles.
 pub const DETAIL_TYPE: &str = "Step Functions Execution Status Change";
@@ -169,6 +172,84 @@ impl<R: StateMachineResolver, T: ExecutionTable> Tracker<R, T> {
     }
 }
 
+/// The `detail-type` of EventBridge schedule events, which run the reconciler.
+pub const SCHEDULED_EVENT: &str = "Scheduled Event";
+
+/// What the tracker function did with an event.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Outcome {
+    /// A status-change event was applied (or ignored as stale).
+    Applied(Applied),
+    /// A schedule event ran the reconciler.
+    Reconciled(Report),
+    /// The event was not understood; retrying cannot help, so it is dropped (and logged).
+    Dropped(String),
+}
+
+/// The tracker function's handler: status-change events go to the [`Tracker`], schedule events
+/// to the [`Reconciler`].
+#[derive(Debug, Clone)]
+pub struct TrackerHandler<R, S, T> {
+    tracker: Tracker<R, T>,
+    reconciler: Reconciler<R, S, T>,
+    stale_after: Millis,
+    batch: usize,
+}
+
+impl<R, S, T> TrackerHandler<R, S, T>
+where
+    R: StateMachineResolver + Clone,
+    S: StepFunctions,
+    T: ExecutionTable + Clone,
+{
+    /// A handler whose scheduled runs check up to `batch` rows RUNNING for longer than
+    /// `stale_after` milliseconds.
+    pub fn new(
+        resolver: R,
+        step_functions: S,
+        table: T,
+        retention: Retention,
+        stale_after: Millis,
+        batch: usize,
+    ) -> Self {
+        Self {
+            tracker: Tracker::new(resolver.clone(), table.clone(), retention),
+            reconciler: Reconciler::new(resolver, step_functions, table, retention),
+            stale_after,
+            batch,
+        }
+    }
+
+    /// Handles one EventBridge event observed at `now`. Fails only when the table or Step
+    /// Functions does, so that the event is retried.
+    pub async fn handle(&self, event: Value, now: Millis) -> Result<Outcome, PortError> {
+        let outcome = match event.get("detail-type").and_then(Value::as_str) {
+            Some(DETAIL_TYPE) => match serde_json::from_value::<StatusChangeEvent>(event) {
+                Ok(change) => match self.tracker.handle(&change).await {
+                    Ok(applied) => Outcome::Applied(applied),
+                    Err(Error::Malformed(reason)) => Outcome::Dropped(reason),
+                    Err(Error::Port(error)) => return Err(error),
+                },
+                Err(error) => Outcome::Dropped(format!("malformed status-change event: {error}")),
+            },
+            Some(SCHEDULED_EVENT) => {
+                let report = self
+                    .reconciler
+                    .run(now, self.stale_after, self.batch)
+                    .await?;
+                tracing::info!(?report, "reconciled");
+                Outcome::Reconciled(report)
+            }
+            other => Outcome::Dropped(format!("unexpected detail-type {other:?}")),
+        };
+        if let Outcome::Dropped(reason) = &outcome {
+            tracing::error!(%reason, "event dropped");
+        }
+        Ok(outcome)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -282,6 +363,52 @@ mod tests {
             .unwrap();
         let running = event("RUNNING", "2023-11-14T22:13:19Z", None);
         assert_eq!(tracker.handle(&running).await.unwrap(), Applied::Written);
+    }
+
+    #[tokio::test]
+    async fn the_handler_routes_events_by_detail_type() {
+        use crate::fakes::FakeStepFunctions;
+        let directory =
+            Directory::new().with_machine("orders", MACHINE, MachineKind::Standard, None);
+        let table = std::sync::Arc::new(MemoryTable::default());
+        let handler = TrackerHandler::new(
+            directory,
+            FakeStepFunctions::default(),
+            table.clone(),
+            Retention::DEFAULT,
+            60_000,
+            10,
+        );
+        let change = serde_json::to_value(json!({
+            "detail-type": DETAIL_TYPE, "time": "2023-11-14T22:13:25Z",
+            "detail": {"executionArn": "arn:e", "stateMachineArn": MACHINE, "name": "wf-9",
+                       "status": "SUCCEEDED", "startDate": 1_700_000_000_000_i64,
+                       "stopDate": 1_700_000_005_000_i64, "output": "{}"}
+        }))
+        .unwrap();
+        assert_eq!(
+            handler.handle(change, 0).await.unwrap(),
+            Outcome::Applied(Applied::Written)
+        );
+        assert_eq!(
+            table.row("wf-9").unwrap().status,
+            ExecutionStatus::Succeeded
+        );
+        let schedule = json!({"detail-type": SCHEDULED_EVENT, "detail": {}});
+        assert_eq!(
+            handler.handle(schedule, 1_800_000_000_000).await.unwrap(),
+            Outcome::Reconciled(Report::default())
+        );
+        let broken = json!({"detail-type": DETAIL_TYPE, "detail": {"name": 1}});
+        assert!(matches!(
+            handler.handle(broken, 0).await.unwrap(),
+            Outcome::Dropped(reason) if reason.starts_with("malformed")
+        ));
+        let other = json!({"detail-type": "Object Created"});
+        assert!(matches!(
+            handler.handle(other, 0).await.unwrap(),
+            Outcome::Dropped(_)
+        ));
     }
 
     #[test]

@@ -16,9 +16,8 @@ use lambda_runtime::{LambdaEvent, service_fn};
 use ocflow_aws::{DynamoExecutionTable, StepFunctionsClient, aws_sdk_dynamodb, aws_sdk_sfn};
 use ocflow_aws::{config, settings};
 use ocflow_control::directory::Directory;
-use ocflow_control::reconcile::Reconciler;
-use ocflow_control::tracker::{self, StatusChangeEvent, Tracker};
-use serde_json::{Value, json};
+use ocflow_control::tracker::TrackerHandler;
+use serde_json::Value;
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main(flavor = "current_thread")]
@@ -33,44 +32,26 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         .init();
     let var = |name: &str| std::env::var(name).ok();
     let directory = Directory::from_env(var)?;
-    let retention = settings::retention(var)?;
     let (stale_after, batch) = settings::reconcile(var)?;
     let sdk = config::load().await;
-    let table = DynamoExecutionTable::new(
-        aws_sdk_dynamodb::Client::new(&sdk),
-        settings::executions_table(var)?,
+    let handler = &TrackerHandler::new(
+        directory,
+        StepFunctionsClient::new(aws_sdk_sfn::Client::new(&sdk)),
+        DynamoExecutionTable::new(
+            aws_sdk_dynamodb::Client::new(&sdk),
+            settings::executions_table(var)?,
+        ),
+        settings::retention(var)?,
+        stale_after,
+        batch,
     );
-    let step_functions = StepFunctionsClient::new(aws_sdk_sfn::Client::new(&sdk));
-    let tracker = &Tracker::new(directory.clone(), table.clone(), retention);
-    let reconciler = &Reconciler::new(directory, step_functions, table, retention);
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| async move {
-        let payload = event.payload;
-        match payload.get("detail-type").and_then(Value::as_str) {
-            Some(tracker::DETAIL_TYPE) => {
-                let change = match serde_json::from_value::<StatusChangeEvent>(payload) {
-                    Ok(change) => change,
-                    Err(error) => return Ok(dropped(error)),
-                };
-                match tracker.handle(&change).await {
-                    Ok(applied) => Ok(json!({ "applied": applied })),
-                    Err(tracker::Error::Malformed(reason)) => Ok(dropped(reason)),
-                    Err(error) => Err(lambda_runtime::Error::from(error)),
-                }
-            }
-            Some("Scheduled Event") => {
-                let report = reconciler.run(now_millis(), stale_after, batch).await?;
-                tracing::info!(?report, "reconciled");
-                Ok(json!({ "reconciled": report }))
-            }
-            other => Ok(dropped(format!("unexpected detail-type {other:?}"))),
-        }
+        handler
+            .handle(event.payload, now_millis())
+            .await
+            .map_err(lambda_runtime::Error::from)
     }))
     .await
-}
-
-fn dropped(reason: impl std::fmt::Display) -> Value {
-    tracing::error!(%reason, "event dropped");
-    json!({ "dropped": reason.to_string() })
 }
 
 fn now_millis() -> i64 {
