@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use ocflow_compiler::{CompiledWorkflow, compile, stats};
 
-use crate::defs::{load_env, load_workflow, print_diagnostics};
+use ocflow_local::defs::{load_env, load_workflow, print_diagnostics};
 
 /// Exit code for an invalid or uncompilable definition.
 const EXIT_INVALID: u8 = 2;

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::compile::compile_file;
-use crate::defs::{load_workflow, print_diagnostics};
+use ocflow_local::defs::{load_workflow, print_diagnostics};
 
 /// The drawing formats.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]

@@ -8,7 +8,6 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod compile;
-mod defs;
 mod graph;
 mod run;
 mod validate;

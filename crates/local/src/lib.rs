@@ -22,6 +22,8 @@
 //! # Ok(()) }
 //! ```
 
+pub mod defs;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};

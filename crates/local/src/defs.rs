@@ -1,4 +1,5 @@
-//! Loading workflow definitions for the commands that compile them.
+//! Loading workflow and task definitions from files, for the hosts and commands that compile
+//! them.
 
 use std::path::{Path, PathBuf};
 
