@@ -22,7 +22,7 @@ use serde_json::{Map, Value, json};
 
 use crate::names::{StateNames, sanitize, variable};
 use crate::policy::{Retryable, parse_duration, parse_until, retriers};
-use crate::refs::{self, Lookup, TASK_ID};
+use crate::refs::{self, Lookup, TASK_ID, TaskData, WorkflowFacts};
 use crate::{CompileEnv, CompileError, CompiledWorkflow, js_condition};
 
 /// Where control goes after a task.
@@ -75,15 +75,6 @@ impl ScopeBuf {
     }
 }
 
-/// How the workflow object is read in the state being built.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum WorkflowRoot {
-    /// `$workflow`, assigned by the first state.
-    Variable,
-    /// The first state: built from `$states.input` directly.
-    FirstState,
-}
-
 /// What analysis learns before lowering: where tasks live and what their variables are.
 #[derive(Default)]
 struct Shared {
@@ -91,8 +82,10 @@ struct Shared {
     homes: HashMap<String, Vec<String>>,
     /// Task reference → variable base name (unique per machine).
     variables: HashMap<String, String>,
-    /// JSONata building the `workflow` object in the first state.
-    workflow_object: String,
+    /// What `${workflow.*}` references read.
+    workflow: WorkflowFacts,
+    /// The initial `variables` as a JSONata literal.
+    initial_variables: String,
 }
 
 impl Shared {
@@ -115,22 +108,28 @@ impl Shared {
 struct Look {
     shared: Rc<Shared>,
     path: Vec<String>,
-    root: WorkflowRoot,
+    /// The machine's first state: `$vars` is not assigned yet, so the initial values are read.
+    first: bool,
     /// Task data that is not (yet) in a variable: the state's own result, a Parallel's result.
-    overrides: HashMap<String, String>,
+    overrides: HashMap<String, TaskData>,
 }
 
 impl Lookup for Look {
-    fn workflow(&self) -> String {
-        match self.root {
-            WorkflowRoot::Variable => "$workflow".to_owned(),
-            WorkflowRoot::FirstState => format!("({})", self.shared.workflow_object),
+    fn workflow(&self) -> &WorkflowFacts {
+        &self.shared.workflow
+    }
+
+    fn variables(&self) -> String {
+        if self.first {
+            self.shared.initial_variables.clone()
+        } else {
+            "$vars".to_owned()
         }
     }
 
-    fn task(&self, reference: &str) -> Option<String> {
-        if let Some(expr) = self.overrides.get(reference) {
-            return Some(format!("({expr})"));
+    fn task(&self, reference: &str) -> Option<TaskData> {
+        if let Some(data) = self.overrides.get(reference) {
+            return Some(data.clone());
         }
         let home = self.shared.homes.get(reference)?;
         let common = home
@@ -138,7 +137,10 @@ impl Lookup for Look {
             .zip(&self.path)
             .take_while(|(a, b)| a == b)
             .count();
-        Some(format!("${}", self.shared.var_at(reference, common)))
+        Some(TaskData::Data(format!(
+            "${}",
+            self.shared.var_at(reference, common)
+        )))
     }
 }
 
@@ -207,12 +209,17 @@ impl<'a> Compiler<'a> {
         }
         self.analyse();
         let mut top = ScopeBuf::new(Vec::new(), EndOutput::Workflow);
-        let first_is_leaf = def
-            .tasks
-            .first()
-            .is_some_and(|t| is_leaf(t) && t.start_delay.unwrap_or(0) <= 0);
-        let entry = self.compile_list(&def.tasks, "/tasks", &mut top, Exit::End, first_is_leaf);
-        let start = if first_is_leaf {
+        // The first state assigns the initial `vars`; a Parallel or Map cannot (its Assign runs
+        // after its branches), so a `Start` Pass does it there.
+        let needs_start = self.uses_vars
+            && def.tasks.first().is_some_and(|t| {
+                matches!(
+                    t.task_type(),
+                    TaskType::ForkJoin | TaskType::ForkJoinDynamic
+                )
+            });
+        let entry = self.compile_list(&def.tasks, "/tasks", &mut top, Exit::End, !needs_start);
+        let start = if !needs_start {
             entry
         } else {
             let name = self.names.allocate("Start");
@@ -230,6 +237,10 @@ impl<'a> Compiler<'a> {
             None => format!("{} v{}", def.name, def.version()),
         });
         machine.states = top.into_states();
+        // Tasks after a TERMINATE, or after a SWITCH whose every case terminates, never run.
+        for removed in prune_unreachable(&machine.start_at, &mut machine.states) {
+            self.task_map.states.remove(&removed);
+        }
         if def.timeout_policy() == WorkflowTimeoutPolicy::TimeOutWf && def.timeout_seconds() > 0 {
             machine.timeout_seconds = u64::try_from(def.timeout_seconds()).ok();
         }
@@ -316,7 +327,14 @@ impl<'a> Compiler<'a> {
             self.uses_vars = true;
         }
         let mut shared = Shared {
-            workflow_object: self.workflow_object(),
+            workflow: WorkflowFacts {
+                name: def.name.clone(),
+                version: def.version(),
+                input_template: def.input_template.clone().unwrap_or_default(),
+            },
+            initial_variables: refs::literal(&Value::Object(
+                def.variables.clone().unwrap_or_default(),
+            )),
             ..Shared::default()
         };
         let mut taken: HashSet<String> = HashSet::new();
@@ -343,30 +361,9 @@ impl<'a> Compiler<'a> {
         self.shared.var_at(reference, depth)
     }
 
-    /// JSONata building the `workflow` object from the execution input and context.
-    fn workflow_object(&self) -> String {
-        let def = self.def;
-        let input = match def.input_template.as_ref().filter(|t| !t.is_empty()) {
-            Some(template) => format!(
-                "$merge([{}, $type($states.input) = \"object\" ? $states.input : {{}}])",
-                refs::literal(&Value::Object(template.clone()))
-            ),
-            None => "$states.input".to_owned(),
-        };
-        format!(
-            "{{\"input\": {input}, \"workflowId\": $states.context.Execution.Name, \"workflowType\": {}, \"version\": {}, \"startTime\": $states.context.Execution.StartTime, \"correlationId\": null}}",
-            Value::String(def.name.clone()),
-            def.version()
-        )
-    }
-
-    /// The first state's extra `Assign` members: `workflow`, and `vars` when used.
+    /// The first state's extra `Assign` members: the initial `vars`, when the workflow uses them.
     fn initial_assign(&self) -> Map<String, Value> {
         let mut assign = Map::new();
-        assign.insert(
-            "workflow".into(),
-            Value::String(refs::wrap(&self.workflow_object())),
-        );
         if self.uses_vars {
             let vars = self.def.variables.clone().unwrap_or_default();
             assign.insert("vars".into(), refs::escape_literal(&Value::Object(vars)));
@@ -378,11 +375,7 @@ impl<'a> Compiler<'a> {
         Look {
             shared: Rc::clone(&self.shared),
             path: scope.path.clone(),
-            root: if first {
-                WorkflowRoot::FirstState
-            } else {
-                WorkflowRoot::Variable
-            },
+            first,
             overrides: HashMap::new(),
         }
     }
@@ -441,9 +434,13 @@ impl<'a> Compiler<'a> {
             EndOutput::Branch(exports) => {
                 let mut out = Map::new();
                 for r in exports {
-                    if let Some(expr) = look.task(r) {
-                        out.insert(r.clone(), Value::String(refs::wrap(&refs::guarded(&expr))));
-                    }
+                    let data = match look.task(r) {
+                        Some(TaskData::Data(var)) => refs::guarded(&var),
+                        // The state's own result: an object constructor, always defined.
+                        Some(output @ TaskData::Output(_)) => output.data(),
+                        None => continue,
+                    };
+                    out.insert(r.clone(), Value::String(refs::wrap(&data)));
                 }
                 Value::Object(out)
             }
@@ -460,10 +457,18 @@ impl<'a> Compiler<'a> {
         prefix: &str,
         scope: &mut ScopeBuf,
         exit: Exit,
-        first_is_leaf: bool,
+        first: bool,
     ) -> String {
         let mut exit = exit;
         let mut entry: Option<String> = None;
+        // Nothing after a TERMINATE runs: those tasks get no state.
+        let tasks = match tasks
+            .iter()
+            .position(|t| t.task_type() == TaskType::Terminate)
+        {
+            Some(at) => &tasks[..=at],
+            None => tasks,
+        };
         for (i, task) in tasks.iter().enumerate().rev() {
             if matches!(task.task_type(), TaskType::Join | TaskType::ExclusiveJoin) {
                 continue;
@@ -472,7 +477,7 @@ impl<'a> Compiler<'a> {
             let join = tasks
                 .get(i + 1)
                 .filter(|t| matches!(t.task_type(), TaskType::Join | TaskType::ExclusiveJoin));
-            let first = first_is_leaf && i == 0 && scope.path.is_empty() && prefix == "/tasks";
+            let first = first && i == 0;
             let name = self.compile_task(task, join, &pointer, scope, &exit, first);
             exit = Exit::Next(name.clone());
             entry = Some(name);
@@ -492,17 +497,23 @@ impl<'a> Compiler<'a> {
         exit: &Exit,
         first: bool,
     ) -> String {
+        let delay = task.start_delay.filter(|d| *d > 0 && is_leaf(task));
+        // A delayed first task: the Wait before it is the first state.
+        let (first, delay_is_first) = match delay {
+            Some(_) => (false, first),
+            None => (first, false),
+        };
         let entry = match task.task_type() {
             TaskType::Switch | TaskType::Decision => {
-                self.compile_switch(task, pointer, scope, exit)
+                self.compile_switch(task, pointer, scope, exit, first)
             }
             TaskType::ForkJoin => self.compile_fork(task, join, pointer, scope, exit),
             TaskType::ForkJoinDynamic => {
                 self.compile_dynamic_fork(task, join, pointer, scope, exit)
             }
-            TaskType::DoWhile => self.compile_loop(task, pointer, scope, exit),
-            TaskType::Terminate => self.compile_terminate(task, pointer, scope),
-            TaskType::Dynamic => self.compile_dynamic(task, pointer, scope, exit),
+            TaskType::DoWhile => self.compile_loop(task, pointer, scope, exit, first),
+            TaskType::Terminate => self.compile_terminate(task, pointer, scope, first),
+            TaskType::Dynamic => self.compile_dynamic(task, pointer, scope, exit, first),
             TaskType::KafkaPublish => {
                 self.errors.push(
                     CompileError::unsupported("KAFKA_PUBLISH task", pointer).with_hint(
@@ -519,13 +530,19 @@ impl<'a> Compiler<'a> {
                 }
             }
         };
-        match task.start_delay {
-            Some(delay) if delay > 0 && is_leaf(task) => {
+        match delay {
+            Some(delay) => {
                 let name = self
                     .names
                     .allocate(&format!("{}_delay", task.task_reference_name));
+                let assign = if delay_is_first {
+                    self.initial_assign()
+                } else {
+                    Map::new()
+                };
                 let wait = WaitState {
                     seconds: u64::try_from(delay).ok().map(JsonataOr::Literal),
+                    assign: (!assign.is_empty()).then_some(Value::Object(assign)),
                     transition: Some(Transition::Next(entry)),
                     ..WaitState::default()
                 };
@@ -599,17 +616,17 @@ impl<'a> Compiler<'a> {
             Exit::End => {
                 let mut look = self.look(scope, first);
                 look.overrides
-                    .insert(reference.clone(), format!("{{\"output\": {result}}}"));
+                    .insert(reference.clone(), TaskData::Output(result.clone()));
                 (
                     Transition::End,
                     Some(self.end_output(scope, &look, &result)),
                 )
             }
         };
-        if let State::Pass(p) = &mut state {
-            if let Some(Value::Object(extra)) = p.extra.remove("__vars") {
-                assign.extend(extra);
-            }
+        if let State::Pass(p) = &mut state
+            && let Some(Value::Object(extra)) = p.extra.remove("__vars")
+        {
+            assign.extend(extra);
         }
         let assign = (!assign.is_empty()).then_some(Value::Object(assign));
         match &mut state {
@@ -1146,6 +1163,7 @@ impl<'a> Compiler<'a> {
         pointer: &str,
         scope: &mut ScopeBuf,
         exit: &Exit,
+        first: bool,
     ) -> String {
         let reference = task.task_reference_name.clone();
         let depth = scope.path.len();
@@ -1166,7 +1184,7 @@ impl<'a> Compiler<'a> {
             exit.clone(),
             false,
         );
-        let look = self.look(scope, false);
+        let look = self.look(scope, first);
         let input_pointer = format!("{pointer}/inputParameters");
         let evaluator =
             task.evaluator_type
@@ -1195,23 +1213,32 @@ impl<'a> Compiler<'a> {
             return default;
         };
         let params = self.script_params(task, &look, &input_pointer);
+        // The case value as Conductor compares it with the case keys: the value's string form
+        // (`String.valueOf`), "null" for null and undefined.
         let (value, script_state) = if evaluator == "value-param" {
-            (
-                params
-                    .get(&source)
-                    .cloned()
-                    .unwrap_or_else(|| "null".into()),
-                None,
-            )
+            let param = params
+                .get(&source)
+                .cloned()
+                .unwrap_or_else(|| "null".into());
+            (format!("$string({param})"), None)
         } else {
             let lookup = |name: &str| params.get(name).cloned();
             match js_condition::translate(&source, &lookup) {
-                Ok(expr) => (format!("({expr})"), None),
+                Ok(expr) => (
+                    format!("($case := ({expr}); $exists($case) ? $string($case) : \"null\")"),
+                    None,
+                ),
                 Err(_) => (
-                    "$states.input.result".to_owned(),
+                    "($case := $states.input.result; $exists($case) ? $string($case) : \"null\")"
+                        .to_owned(),
                     Some(self.condition_script(&source, task, &look, &input_pointer)),
                 ),
             }
+        };
+        let initial = if first {
+            self.initial_assign()
+        } else {
+            Map::new()
         };
         let var = self
             .referenced
@@ -1219,12 +1246,17 @@ impl<'a> Compiler<'a> {
             .then(|| self.var_at(&reference, depth));
         let mut choice = ocflow_asl::ChoiceState::default();
         for (case, entry) in &cases {
-            let condition = format!("$string({value}) = {}", Value::String(case.clone()));
+            let condition = format!("{value} = {}", Value::String(case.clone()));
             let mut rule = ChoiceRule::new(&refs::one_line(&condition), entry.clone());
+            let mut assign = initial.clone();
             if let Some(var) = &var {
-                rule = rule.with_assign(
-                    json!({var: {"output": {"evaluationResult": [case], "selectedCase": case}}}),
+                assign.insert(
+                    var.clone(),
+                    json!({"output": {"evaluationResult": [case], "selectedCase": case}}),
                 );
+            }
+            if !assign.is_empty() {
+                rule = rule.with_assign(Value::Object(assign));
             }
             choice = choice.with_rule(rule);
         }
@@ -1233,13 +1265,18 @@ impl<'a> Compiler<'a> {
             choice = choice.with_rule(ChoiceRule::new("false", default.clone()));
         }
         choice.default = Some(default);
+        let mut default_assign = initial;
         if let Some(var) = &var {
-            choice.assign = None;
             // The default path records the value that matched no case.
-            choice.extra.insert(
-                "__default_assign".into(),
-                json!({var: {"output": {"evaluationResult": [refs::wrap(&format!("$string({value})"))], "selectedCase": "defaultCase"}}}),
+            default_assign.insert(
+                var.clone(),
+                json!({"output": {"evaluationResult": [refs::wrap(&value)], "selectedCase": "defaultCase"}}),
             );
+        }
+        if !default_assign.is_empty() {
+            choice
+                .extra
+                .insert("__default_assign".into(), Value::Object(default_assign));
         }
         let name = self.names.allocate(&reference);
         self.record(&name, task, var);
@@ -1344,7 +1381,8 @@ impl<'a> Compiler<'a> {
             exports_by_branch.push(exports);
         }
         let mut assign = Map::new();
-        let mut overrides = HashMap::new();
+        let mut overrides: HashMap<String, TaskData> = HashMap::new();
+        let mut branch_data: HashMap<String, String> = HashMap::new();
         for (i, exports) in exports_by_branch.iter().enumerate() {
             for r in exports {
                 let expr = format!("$states.result[{i}].{}", refs::field_name(r));
@@ -1352,7 +1390,8 @@ impl<'a> Compiler<'a> {
                     self.var_at(r, depth),
                     Value::String(refs::wrap(&refs::guarded(&expr))),
                 );
-                overrides.insert(r.clone(), expr);
+                overrides.insert(r.clone(), TaskData::Data(expr.clone()));
+                branch_data.insert(r.clone(), expr);
             }
         }
         let joined: Vec<String> = match join {
@@ -1363,7 +1402,7 @@ impl<'a> Compiler<'a> {
             "{{{}}}",
             joined
                 .iter()
-                .filter_map(|r| overrides.get(r).map(|e| format!(
+                .filter_map(|r| branch_data.get(r).map(|e| format!(
                     "{}: {}",
                     Value::String(r.clone()),
                     refs::guarded(&format!("{e}.output"))
@@ -1378,7 +1417,7 @@ impl<'a> Compiler<'a> {
             assign.insert(var.clone(), json!({"output": refs::wrap(&join_output)}));
             overrides.insert(
                 j.task_reference_name.clone(),
-                format!("{{\"output\": {join_output}}}"),
+                TaskData::Output(join_output.clone()),
             );
         }
         parallel.output = Some(Value::String(refs::wrap(&join_output)));
@@ -1518,7 +1557,7 @@ impl<'a> Compiler<'a> {
                 if let Some(j) = join {
                     look.overrides.insert(
                         j.task_reference_name.clone(),
-                        format!("{{\"output\": {join_output}}}"),
+                        TaskData::Output(join_output.clone()),
                     );
                 }
                 map.output = Some(self.end_output(scope, &look, &join_output));
@@ -1671,8 +1710,9 @@ impl<'a> Compiler<'a> {
         pointer: &str,
         scope: &mut ScopeBuf,
         exit: &Exit,
+        first: bool,
     ) -> String {
-        let look = self.look(scope, false);
+        let look = self.look(scope, first);
         let Some(param) = task.dynamic_task_name_param.clone() else {
             self.errors.push(CompileError::invalid(
                 "DYNAMIC needs dynamicTaskNameParam",
@@ -1681,14 +1721,14 @@ impl<'a> Compiler<'a> {
             return self.target(scope, exit);
         };
         let name_value = task.inputs().get(&param).cloned().unwrap_or(Value::Null);
-        if let Value::String(literal) = &name_value {
-            if !literal.contains("${") {
-                // The name is known now: compile it as that worker task.
-                let mut fixed = task.clone();
-                fixed.type_ = Some(TaskType::parse(literal));
-                fixed.name = literal.clone();
-                return self.compile_task(&fixed, None, pointer, scope, exit, false);
-            }
+        if let Value::String(literal) = &name_value
+            && !literal.contains("${")
+        {
+            // The name is known now: compile it as that task.
+            let mut fixed = task.clone();
+            fixed.type_ = Some(TaskType::parse(literal));
+            fixed.name = literal.clone();
+            return self.compile_task(&fixed, None, pointer, scope, exit, first);
         }
         let mut input = task.inputs().clone();
         input.remove(&param);
@@ -1734,11 +1774,17 @@ impl<'a> Compiler<'a> {
             }
             scope.push(name, state);
         }
+        let initial = if first {
+            self.initial_assign()
+        } else {
+            Map::new()
+        };
         let pass = PassState {
             output: Some(Value::String(refs::wrap(&format!(
                 "{{\"task\": {{\"name\": {name_expr}, \"type\": {name_expr}, \"taskReferenceName\": {}}}, \"input\": {input_expr}}}",
                 Value::String(task.task_reference_name.clone())
             )))),
+            assign: (!initial.is_empty()).then_some(Value::Object(initial)),
             transition: Some(Transition::Next(entry)),
             ..PassState::default()
         };
@@ -1752,6 +1798,7 @@ impl<'a> Compiler<'a> {
         pointer: &str,
         scope: &mut ScopeBuf,
         exit: &Exit,
+        first: bool,
     ) -> String {
         let reference = task.task_reference_name.clone();
         let depth = scope.path.len();
@@ -1784,7 +1831,7 @@ impl<'a> Compiler<'a> {
                 .filter_map(|r| look.task(r).map(|e| format!(
                     "{}: {}",
                     Value::String(r.clone()),
-                    refs::guarded(&format!("{e}.output"))
+                    refs::guarded(&e.output())
                 )))
                 .collect::<Vec<_>>()
                 .join(", ")
@@ -1816,7 +1863,7 @@ impl<'a> Compiler<'a> {
         params.insert(reference.clone(), format!("${var}.output"));
         for r in &body_refs {
             if let Some(e) = look.task(r) {
-                params.insert(r.clone(), refs::guarded(&format!("{e}.output")));
+                params.insert(r.clone(), refs::guarded(&e.output()));
             }
         }
         let source = task.loop_condition.clone().unwrap_or_default();
@@ -1825,15 +1872,16 @@ impl<'a> Compiler<'a> {
             None
         } else {
             let lookup = |name: &str| params.get(name).cloned();
-            match js_condition::translate(&source, &lookup) {
-                Ok(expr) => Some(format!("$boolean({expr})")),
+            match js_condition::translate_condition(&source, &lookup) {
+                Ok(expr) => Some(expr),
                 Err(_) => {
                     let mut input = Map::new();
                     for (k, v) in &params {
                         input.insert(k.clone(), Value::String(refs::wrap(v)));
                     }
                     script_state = Some(self.condition_call(&source, Value::Object(input)));
-                    Some("$boolean($states.input.result)".to_owned())
+                    // Read as Conductor's `evalBool`: a boolean as is, a number when above 0.
+                    Some("($r := $states.input.result; $type($r) = \"boolean\" ? $r : ($type($r) = \"number\" and $r > 0))".to_owned())
                 }
             }
         };
@@ -1869,13 +1917,21 @@ impl<'a> Compiler<'a> {
             }
         }
         let mut init = "{\"iteration\": 1".to_owned();
-        if let Some(items) = &items_expr {
+        if let Some(items) = &items {
+            let entry_look = self.look(scope, first);
+            let items = self.param_expr(items, &entry_look, &input_pointer);
             init.push_str(&format!(", \"item\": ({items})[0], \"index\": 0"));
         }
         init.push('}');
         let name = self.names.allocate(&reference);
+        let mut assign = if first {
+            self.initial_assign()
+        } else {
+            Map::new()
+        };
+        assign.insert(var.clone(), json!({"output": refs::wrap(&init)}));
         let pass = PassState {
-            assign: Some(json!({&var: {"output": refs::wrap(&init)}})),
+            assign: Some(Value::Object(assign)),
             transition: Some(Transition::Next(body_entry)),
             ..PassState::default()
         };
@@ -1889,8 +1945,9 @@ impl<'a> Compiler<'a> {
         task: &WorkflowTask,
         pointer: &str,
         scope: &mut ScopeBuf,
+        first: bool,
     ) -> String {
-        let look = self.look(scope, false);
+        let look = self.look(scope, first);
         let input_pointer = format!("{pointer}/inputParameters");
         let inputs = task.inputs();
         let status = inputs
@@ -1936,13 +1993,72 @@ impl<'a> Compiler<'a> {
     }
 }
 
+/// Removes the states of `states` (and of the scopes nested in them) that no transition
+/// reaches from `start`; returns their names.
+fn prune_unreachable(start: &str, states: &mut IndexMap<String, State>) -> Vec<String> {
+    let mut reached: HashSet<String> = HashSet::new();
+    let mut stack = vec![start.to_owned()];
+    while let Some(name) = stack.pop() {
+        if !reached.insert(name.clone()) {
+            continue;
+        }
+        if let Some(state) = states.get(&name) {
+            stack.extend(state.successors().into_iter().map(str::to_owned));
+        }
+    }
+    let mut removed: Vec<String> = Vec::new();
+    states.retain(|name, state| {
+        let keep = reached.contains(name);
+        if !keep {
+            removed.push(name.clone());
+            removed.extend(nested_state_names(state));
+        }
+        keep
+    });
+    for state in states.values_mut() {
+        match state {
+            State::Parallel(p) => {
+                for branch in &mut p.branches {
+                    let start = branch.start_at.clone();
+                    removed.extend(prune_unreachable(&start, &mut branch.states));
+                }
+            }
+            State::Map(m) => {
+                if let Some(processor) = &mut m.item_processor {
+                    let start = processor.start_at.clone();
+                    removed.extend(prune_unreachable(&start, &mut processor.states));
+                }
+            }
+            _ => {}
+        }
+    }
+    removed
+}
+
+/// The names of the states inside a Parallel's branches or a Map's processor, at any depth.
+fn nested_state_names(state: &State) -> Vec<String> {
+    let scopes: Vec<&IndexMap<String, State>> = match state {
+        State::Parallel(p) => p.branches.iter().map(|b| &b.states).collect(),
+        State::Map(m) => m.item_processor.iter().map(|p| &p.states).collect(),
+        _ => Vec::new(),
+    };
+    scopes
+        .into_iter()
+        .flat_map(|states| {
+            states.iter().flat_map(|(name, inner)| {
+                std::iter::once(name.clone()).chain(nested_state_names(inner))
+            })
+        })
+        .collect()
+}
+
 /// Moves the body's transitions to `from` so they go to `to` instead.
 fn retarget(state: &mut State, from: &str, to: &str) {
     let fix = |t: &mut Option<Transition>| {
-        if let Some(Transition::Next(n)) = t {
-            if n == from {
-                *n = to.to_owned();
-            }
+        if let Some(Transition::Next(n)) = t
+            && n == from
+        {
+            *n = to.to_owned();
         }
     };
     match state {

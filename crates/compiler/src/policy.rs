@@ -57,11 +57,10 @@ pub(crate) fn retriers(def: &TaskDef, kind: Retryable) -> Vec<Retrier> {
     if let Some(max) = def
         .extra
         .get("maxRetryDelaySeconds")
-        .and_then(|v| v.as_i64())
+        .and_then(serde_json::Value::as_i64)
+        && max > 0
     {
-        if max > 0 {
-            retrier = retrier.with_max_delay_seconds(max);
-        }
+        retrier = retrier.with_max_delay_seconds(max);
     }
     vec![retrier]
 }

@@ -7,19 +7,63 @@
 
 use ocflow_asl::jsonata;
 use ocflow_dsl::params::{Param, Path, Reference, Root, Segment, Step, Target};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// The id of the task being executed: execution name and state name (`${CPEWF_TASK_ID}`).
 pub(crate) const TASK_ID: &str =
     "$join([$states.context.Execution.Name, $states.context.State.Name], '/')";
 
+/// The execution input as every state sees it: Step Functions' context object is readable in
+/// every state, Parallel branches and Map iterations included, so no state has to copy it.
+pub(crate) const EXECUTION_INPUT: &str = "$states.context.Execution.Input";
+
+/// The workflow-level facts references to `${workflow.*}` read.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct WorkflowFacts {
+    /// The workflow name (`workflowType`).
+    pub(crate) name: String,
+    /// The workflow version.
+    pub(crate) version: i64,
+    /// `inputTemplate`: defaults for absent top-level input keys.
+    pub(crate) input_template: Map<String, Value>,
+}
+
+/// What a task reference reads in the state being compiled.
+#[derive(Debug, Clone)]
+pub(crate) enum TaskData {
+    /// An expression holding the task's data object (`{"output": ..., "status"?: ...}`),
+    /// such as its variable.
+    Data(String),
+    /// An expression of the task's output only (the state's own result).
+    Output(String),
+}
+
+impl TaskData {
+    /// JSONata for the task's whole data object.
+    pub(crate) fn data(&self) -> String {
+        match self {
+            TaskData::Data(expr) => expr.clone(),
+            TaskData::Output(expr) => format!("{{\"output\": {expr}}}"),
+        }
+    }
+
+    /// JSONata for the task's output.
+    pub(crate) fn output(&self) -> String {
+        match self {
+            TaskData::Data(expr) => format!("{}.output", operand(expr)),
+            TaskData::Output(expr) => expr.clone(),
+        }
+    }
+}
+
 /// Where references read from, in the state being compiled.
 pub(crate) trait Lookup {
-    /// A JSONata expression for the `workflow` object (`input`, `workflowId`, ...).
-    fn workflow(&self) -> String;
-    /// A JSONata expression for the data of the task `reference` (an object with `output`),
-    /// or `None` when no task of that name is visible.
-    fn task(&self, reference: &str) -> Option<String>;
+    /// The workflow-level facts.
+    fn workflow(&self) -> &WorkflowFacts;
+    /// A JSONata expression for `workflow.variables`.
+    fn variables(&self) -> String;
+    /// What the task `reference` reads as, or `None` when no task of that name is visible.
+    fn task(&self, reference: &str) -> Option<TaskData>;
 }
 
 /// A reference the compiler cannot express.
@@ -104,7 +148,21 @@ pub(crate) fn literal(value: &Value) -> String {
 
 /// `path` evaluated, or `null` when it reads nothing.
 pub(crate) fn guarded(path: &str) -> String {
-    format!("($exists({path}) ? {path} : null)")
+    if is_always_defined(path) {
+        path.to_owned()
+    } else {
+        format!("($exists({path}) ? {path} : null)")
+    }
+}
+
+/// Whether `expression` is one that never reads nothing: a literal or an execution fact.
+fn is_always_defined(expression: &str) -> bool {
+    matches!(
+        expression,
+        "null"
+            | "$states.context.Execution.Name"
+            | "$toMillis($states.context.Execution.StartTime)"
+    ) || serde_json::from_str::<Value>(expression).is_ok()
 }
 
 /// `expression` in `{% %}` delimiters, on one line (asl-validator rejects line breaks there;
@@ -157,21 +215,32 @@ fn reference_path(reference: &Reference, lookup: &dyn Lookup) -> Result<String, 
 
 /// A parsed path as JSONata.
 pub(crate) fn path_expression(path: &Path, lookup: &dyn Lookup) -> Result<String, RefError> {
-    let (mut out, steps) = match &path.root {
-        Root::Workflow => match path.steps.first() {
-            Some(Step::Field(field)) if field == "variables" => {
-                ("$vars".to_owned(), &path.steps[1..])
+    let (base, steps) = match &path.root {
+        Root::Workflow => workflow_path(&path.steps, lookup),
+        Root::Task(name) => match (lookup.task(name), path.steps.first()) {
+            (Some(TaskData::Data(expr)), _) => (operand(&expr), &path.steps[..]),
+            (Some(TaskData::Output(expr)), Some(Step::Field(f))) if f == "output" => {
+                (operand(&expr), &path.steps[1..])
             }
-            _ => (lookup.workflow(), &path.steps[..]),
-        },
-        Root::Task(name) => match lookup.task(name) {
-            Some(expr) => (expr, &path.steps[..]),
+            (Some(TaskData::Output(expr)), None) => {
+                (format!("{{\"output\": {expr}}}"), &path.steps[..])
+            }
+            // Only the output of the state being built is known; its other fields read null.
+            (Some(TaskData::Output(_)), Some(_)) => return Ok("null".to_owned()),
             // Conductor reads a reference to a task that never ran as null.
-            None => return Ok("null".to_owned()),
+            (None, _) => return Ok("null".to_owned()),
         },
         Root::TaskId => return Ok(TASK_ID.to_owned()),
         Root::Document => return Err(RefError(format!("document path `{path}`"))),
     };
+    if base == "null" {
+        return Ok(base);
+    }
+    Ok(with_steps(base, steps))
+}
+
+/// `base` followed by JSONata path steps.
+fn with_steps(mut out: String, steps: &[Step]) -> String {
     for step in steps {
         match step {
             Step::Field(name) => {
@@ -186,7 +255,77 @@ pub(crate) fn path_expression(path: &Path, lookup: &dyn Lookup) -> Result<String
             }
         }
     }
-    Ok(out)
+    out
+}
+
+/// The JSONata a `${workflow...}` path starts from, and the steps left to apply to it.
+///
+/// The input is the execution input (with `inputTemplate` defaults for absent or null keys, as
+/// Conductor's `putIfAbsent`), identity and start time come from the context object, and
+/// fields a Step Functions execution does not have read as Conductor's values for a running
+/// workflow (`status`) or null.
+fn workflow_path<'p>(steps: &'p [Step], lookup: &dyn Lookup) -> (String, &'p [Step]) {
+    let facts = lookup.workflow();
+    let Some(Step::Field(field)) = steps.first() else {
+        let input = workflow_input(facts);
+        let object = format!(
+            "{{\"input\": {input}, \"workflowId\": $states.context.Execution.Name, \"workflowType\": {}, \"version\": {}, \"status\": \"RUNNING\", \"variables\": {}}}",
+            Value::String(facts.name.clone()),
+            facts.version,
+            lookup.variables()
+        );
+        return (object, steps);
+    };
+    let rest = &steps[1..];
+    match field.as_str() {
+        "input" => match rest.first() {
+            Some(Step::Field(key)) if facts.input_template.contains_key(key) => {
+                let read = format!("{EXECUTION_INPUT}.{}", field_name(key));
+                let default = literal(&facts.input_template[key]);
+                (
+                    format!("($exists({read}) and $type({read}) != \"null\" ? {read} : {default})"),
+                    &rest[1..],
+                )
+            }
+            _ => (workflow_input(facts), rest),
+        },
+        "variables" => (lookup.variables(), rest),
+        "workflowId" => ("$states.context.Execution.Name".to_owned(), rest),
+        "workflowType" => (Value::String(facts.name.clone()).to_string(), rest),
+        "version" => (facts.version.to_string(), rest),
+        "startTime" | "createTime" => (
+            "$toMillis($states.context.Execution.StartTime)".to_owned(),
+            rest,
+        ),
+        "status" => ("\"RUNNING\"".to_owned(), rest),
+        // correlationId, parentWorkflowId, output, ...: not known to the execution.
+        _ => ("null".to_owned(), rest),
+    }
+}
+
+/// The whole workflow input: the execution input over the `inputTemplate` defaults.
+fn workflow_input(facts: &WorkflowFacts) -> String {
+    if facts.input_template.is_empty() {
+        EXECUTION_INPUT.to_owned()
+    } else {
+        format!(
+            "$merge([{}, {EXECUTION_INPUT}])",
+            literal(&Value::Object(facts.input_template.clone()))
+        )
+    }
+}
+
+/// `expression` as the operand of a path step: parenthesised unless it is a plain path.
+fn operand(expression: &str) -> String {
+    let plain = expression.starts_with('$')
+        && expression[1..]
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+    if plain {
+        expression.to_owned()
+    } else {
+        format!("({expression})")
+    }
 }
 
 /// A field name as a JSONata path step (backquoted unless a plain identifier).

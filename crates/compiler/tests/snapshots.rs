@@ -74,7 +74,10 @@ fn example_workflows() {
     let mean = ratios.iter().sum::<f64>() / ratios.len().max(1) as f64;
     // The goal is 1.2 or less; printed rather than asserted until it is met (see README).
     println!("mean transitions per executed Conductor task: {mean:.3}");
-    assert!(mean < 3.0, "mean transitions per task {mean:.3}: worse than a naive translation");
+    assert!(
+        mean < 3.0,
+        "mean transitions per task {mean:.3}: worse than a naive translation"
+    );
 }
 
 #[test]
