@@ -1,4 +1,12 @@
 //! Cost statistics of a compiled machine: state transitions and Lambda invocations per path.
+//!
+//! A path runs from the start to an end, taking each loop once (one iteration) and the happy
+//! path of every Task (Catch targets are not followed). A Parallel costs the sum of its
+//! branches (Step Functions bills every state entered in every branch); a Map costs one
+//! iteration. Conductor tasks are counted as Conductor shows them in an execution: the states
+//! the task map lists, plus the JOIN that follows each fork (it has no state of its own), plus
+//! the task a dynamic fork's iteration runs (its Task state is not in the task map because its
+//! reference name is only known at run time).
 
 use indexmap::IndexMap;
 use ocflow_asl::State;
@@ -15,8 +23,8 @@ const MAX_PATHS: usize = 256;
 pub struct Stats {
     /// States in the machine, nested scopes included.
     pub states: usize,
-    /// Each path from the start to an end (loops taken once, the longest branch of a
-    /// Parallel/Map counted in full).
+    /// Each path from the start to an end (loops taken once, every branch of a Parallel and
+    /// one iteration of a Map counted in full).
     pub paths: Vec<PathStats>,
 }
 
@@ -64,11 +72,22 @@ pub fn stats(compiled: &CompiledWorkflow) -> Stats {
         .iter()
         .map(|scope| scope.states.len())
         .sum();
-    let paths = scope_paths(&machine.start_at, &machine.states, &compiled.task_map);
+    let paths = scope_paths(
+        &machine.start_at,
+        &machine.states,
+        &compiled.task_map,
+        false,
+    );
     Stats { states, paths }
 }
 
-fn scope_paths(start: &str, states: &IndexMap<String, State>, map: &TaskMap) -> Vec<PathStats> {
+/// The paths of one scope; `forked`: the scope is a dynamic fork's iteration.
+fn scope_paths(
+    start: &str,
+    states: &IndexMap<String, State>,
+    map: &TaskMap,
+    forked: bool,
+) -> Vec<PathStats> {
     let mut out = Vec::new();
     let zero = PathStats {
         transitions: 0,
@@ -86,16 +105,22 @@ fn scope_paths(start: &str, states: &IndexMap<String, State>, map: &TaskMap) -> 
         };
         let mut cost = cost;
         cost.transitions += 1;
-        cost.tasks += usize::from(map.task(&name).is_some());
+        let task = map.task(&name);
+        cost.tasks += usize::from(task.is_some());
+        // A fork's JOIN runs as a task of its own in Conductor, with no state here.
+        let is_fork =
+            task.is_some_and(|t| matches!(t.task_type.as_str(), "FORK_JOIN" | "FORK_JOIN_DYNAMIC"));
+        cost.tasks += usize::from(is_fork);
         match state {
             State::Task(t) => {
                 cost.lambda_invocations += usize::from(t.resource == placeholders::LAMBDA_INVOKE);
+                cost.tasks += usize::from(forked && task.is_none());
             }
             State::Parallel(p) => {
                 for branch in &p.branches {
                     add(
                         &mut cost,
-                        longest(&scope_paths(&branch.start_at, &branch.states, map)),
+                        longest(&scope_paths(&branch.start_at, &branch.states, map, false)),
                     );
                 }
             }
@@ -103,7 +128,12 @@ fn scope_paths(start: &str, states: &IndexMap<String, State>, map: &TaskMap) -> 
                 if let Some(processor) = &m.item_processor {
                     add(
                         &mut cost,
-                        longest(&scope_paths(&processor.start_at, &processor.states, map)),
+                        longest(&scope_paths(
+                            &processor.start_at,
+                            &processor.states,
+                            map,
+                            is_fork,
+                        )),
                     );
                 }
             }

@@ -68,15 +68,18 @@ fn example_workflows() {
     insta::glob!("../../../workflows", "*/workflow.json", |path| {
         let def = read_def(path);
         let compiled = compile(&def, &env).unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
-        ratios.push(stats(&compiled).mean_transitions_per_task());
+        let ratio = stats(&compiled).mean_transitions_per_task();
+        println!("{}: {ratio:.3} transitions per task", def.name);
+        ratios.push(ratio);
         insta::assert_snapshot!(serde_json::to_string_pretty(&golden(&compiled)).unwrap());
     });
+    // Each workflow weighs the same: the mean over its enumerated paths (see `stats`), then the
+    // mean over the workflows.
     let mean = ratios.iter().sum::<f64>() / ratios.len().max(1) as f64;
-    // The goal is 1.2 or less; printed rather than asserted until it is met (see README).
     println!("mean transitions per executed Conductor task: {mean:.3}");
     assert!(
-        mean < 3.0,
-        "mean transitions per task {mean:.3}: worse than a naive translation"
+        mean <= 1.2,
+        "mean transitions per Conductor task {mean:.3} is above the 1.2 goal"
     );
 }
 
