@@ -169,6 +169,8 @@ pub(crate) struct Compiler<'a> {
     /// Workflows being compiled above this one (cycle guard for inline children).
     ancestors: Vec<String>,
     uses_vars: bool,
+    /// The state that starts the failure workflow, when the definition names one.
+    failure_handler: Option<String>,
 }
 
 impl<'a> Compiler<'a> {
@@ -195,6 +197,7 @@ impl<'a> Compiler<'a> {
             loops: Vec::new(),
             ancestors,
             uses_vars: false,
+            failure_handler: None,
         }
     }
 
@@ -218,7 +221,15 @@ impl<'a> Compiler<'a> {
                     TaskType::ForkJoin | TaskType::ForkJoinDynamic
                 )
             });
-        let entry = self.compile_list(&def.tasks, "/tasks", &mut top, Exit::End, !needs_start);
+        let failure_workflow = def
+            .failure_workflow
+            .clone()
+            .filter(|name| !name.trim().is_empty());
+        if failure_workflow.is_some() {
+            self.failure_handler = Some(self.names.allocate("StartFailureWorkflow"));
+        }
+        let exit = self.permissive_check(&def.tasks, &mut top);
+        let entry = self.compile_list(&def.tasks, "/tasks", &mut top, exit, !needs_start);
         let start = if !needs_start {
             entry
         } else {
@@ -240,6 +251,9 @@ impl<'a> Compiler<'a> {
         // Tasks after a TERMINATE, or after a SWITCH whose every case terminates, never run.
         for removed in prune_unreachable(&machine.start_at, &mut machine.states) {
             self.task_map.states.remove(&removed);
+        }
+        if let (Some(workflow), Some(handler)) = (failure_workflow, self.failure_handler.clone()) {
+            self.add_failure_path(&workflow, &handler, &mut machine.states);
         }
         if def.timeout_policy() == WorkflowTimeoutPolicy::TimeOutWf && def.timeout_seconds() > 0 {
             machine.timeout_seconds = u64::try_from(def.timeout_seconds()).ok();
@@ -582,10 +596,10 @@ impl<'a> Compiler<'a> {
         if let Some(var) = &var {
             assign.insert(var.clone(), json!({"output": refs::wrap(&result)}));
         }
-        let optional = task.is_optional() || task.permissive.unwrap_or(false);
+        let permissive = task.permissive.unwrap_or(false) && !task.is_optional();
         let can_fail = matches!(state, State::Task(_));
         let mut catch = Vec::new();
-        if optional && can_fail {
+        if (task.is_optional() || permissive) && can_fail {
             let mut catch_assign = if first {
                 self.initial_assign()
             } else {
@@ -596,9 +610,16 @@ impl<'a> Compiler<'a> {
                     var.clone(),
                     json!({
                         "output": {},
-                        "status": "COMPLETED_WITH_ERRORS",
+                        "status": if permissive { "FAILED" } else { "COMPLETED_WITH_ERRORS" },
                         "reasonForIncompletion": "{% $states.errorOutput.Cause %}"
                     }),
+                );
+            }
+            if permissive {
+                // The scope fails at its end (see `permissive_check`).
+                catch_assign.insert(
+                    permissive_variable(scope.path.len()),
+                    Value::String("{% $states.errorOutput %}".into()),
                 );
             }
             let target = self.target(scope, exit);
@@ -1367,11 +1388,12 @@ impl<'a> Compiler<'a> {
                 );
                 name
             } else {
+                let exit = self.permissive_check(branch, &mut inner);
                 self.compile_list(
                     branch,
                     &format!("{pointer}/forkTasks/{i}"),
                     &mut inner,
-                    Exit::End,
+                    exit,
                     false,
                 )
             };
@@ -1436,6 +1458,34 @@ impl<'a> Compiler<'a> {
         self.record(&name, task, None);
         scope.push(name.clone(), parallel);
         name
+    }
+
+    /// Where a scope's last task goes: the scope's end, or, when the scope holds permissive
+    /// tasks, a Choice that fails the scope with the first permissive failure (Conductor fails
+    /// the workflow, or the fork at its JOIN, once the other tasks are done).
+    fn permissive_check(&mut self, tasks: &[WorkflowTask], scope: &mut ScopeBuf) -> Exit {
+        let has_permissive = scope_tasks(tasks)
+            .iter()
+            .any(|t| t.permissive.unwrap_or(false) && !t.is_optional());
+        if !has_permissive {
+            return Exit::End;
+        }
+        let variable = permissive_variable(scope.path.len());
+        let fail = self.names.allocate("PermissiveTaskFailed");
+        scope.push(
+            fail.clone(),
+            State::fail(
+                JsonataOr::expression(&format!("${variable}.Error")),
+                JsonataOr::expression(&fail_cause(&format!("${variable}"))),
+            ),
+        );
+        let done = self.target(scope, &Exit::End);
+        let check = self.names.allocate("CheckPermissiveTasks");
+        let mut choice = ocflow_asl::ChoiceState::default()
+            .with_rule(ChoiceRule::new(&format!("$exists(${variable})"), fail));
+        choice.default = Some(done);
+        scope.push(check.clone(), State::Choice(choice));
+        Exit::Next(check)
     }
 
     fn fail_fast_catch(
@@ -1979,8 +2029,29 @@ impl<'a> Compiler<'a> {
             let reason = self.param_expr(&reason, &look, &input_pointer);
             let cause = format!(
                 "$string({{\"status\": {}, \"reason\": {reason}, \"output\": {output}}})",
-                Value::String(status)
+                Value::String(status.clone())
             );
+            if let Some(handler) = self
+                .failure_handler
+                .clone()
+                .filter(|_| status == "FAILED" && scope.path.is_empty())
+            {
+                // A FAILED termination starts the failure workflow first (a Fail state cannot
+                // be caught); the shared failure path then fails with this error.
+                let failure = format!(
+                    "{{\"Error\": {}, \"Cause\": {cause}}}",
+                    Value::String(errors::WORKFLOW_TERMINATED.to_owned())
+                );
+                scope.push(
+                    name.clone(),
+                    PassState {
+                        assign: Some(json!({FAILURE_VARIABLE: refs::wrap(&failure)})),
+                        transition: Some(Transition::Next(handler)),
+                        ..PassState::default()
+                    },
+                );
+                return name;
+            }
             scope.push(
                 name.clone(),
                 State::fail(
@@ -1990,6 +2061,75 @@ impl<'a> Compiler<'a> {
             );
         }
         name
+    }
+}
+
+/// The variable holding the error that fails the workflow, on the failure-workflow path.
+const FAILURE_VARIABLE: &str = "failure";
+
+impl Compiler<'_> {
+    /// The failure-workflow path: every Task, Parallel and Map state of the machine's top scope
+    /// catches any error into `$failure` and goes to `handler`, which starts the failure
+    /// workflow with the input Conductor gives it (`workflowId`, `reason`, `failureStatus`,
+    /// `failedWorkflow`), then a Fail re-raises the original error.
+    fn add_failure_path(
+        &mut self,
+        workflow: &str,
+        handler: &str,
+        states: &mut IndexMap<String, State>,
+    ) {
+        let catcher = Catcher::new(["States.ALL"], handler.to_owned())
+            .with_assign(json!({FAILURE_VARIABLE: "{% $states.errorOutput %}"}));
+        for state in states.values_mut() {
+            let catch = match state {
+                State::Task(t) => &mut t.catch,
+                State::Parallel(p) => &mut p.catch,
+                State::Map(m) => &mut m.catch,
+                _ => continue,
+            };
+            if !catch
+                .iter()
+                .any(|c| c.error_equals.iter().any(|e| e == "States.ALL"))
+            {
+                catch.push(catcher.clone());
+            }
+        }
+        if let Some(child) = self.env.workflow(workflow, None).cloned() {
+            self.compile_child(&child, workflow, "/failureWorkflow");
+        }
+        let fail = self.names.allocate("Failed");
+        let cause = fail_cause(&format!("${FAILURE_VARIABLE}"));
+        // A TERMINATE's cause is its `{status, reason, output}`; other causes are the reason.
+        let input = format!(
+            "($terminated := ${FAILURE_VARIABLE}.Error = {terminated} ? $parse(${FAILURE_VARIABLE}.Cause) : null; \
+             $reason := $terminated ? $terminated.reason : {cause}; \
+             {{\"workflowId\": $states.context.Execution.Name, \"reason\": $reason, \
+             \"failureStatus\": $terminated ? $terminated.status : \"FAILED\", \
+             \"failedWorkflow\": {{\"workflowId\": $states.context.Execution.Name, \
+             \"workflowName\": {name}, \"workflowVersion\": {version}, \"status\": \"FAILED\", \
+             \"input\": {input}, \"reasonForIncompletion\": $reason, \
+             \"startTime\": $toMillis($states.context.Execution.StartTime)}}}})",
+            terminated = Value::String(errors::WORKFLOW_TERMINATED.to_owned()),
+            name = Value::String(self.def.name.clone()),
+            version = self.def.version(),
+            input = refs::EXECUTION_INPUT,
+        );
+        let mut start = TaskState::new(placeholders::START_EXECUTION).with_arguments(json!({
+            "StateMachineArn": placeholders::state_machine_arn(workflow),
+            "Input": refs::wrap(&input),
+        }));
+        // Starting the failure workflow must not hide the workflow's own error.
+        start.catch.push(Catcher::new(["States.ALL"], fail.clone()));
+        start.transition = Some(Transition::Next(fail.clone()));
+        states.insert(handler.to_owned(), State::Task(start));
+        states.insert(
+            fail,
+            State::fail(
+                JsonataOr::expression(&format!("${FAILURE_VARIABLE}.Error")),
+                JsonataOr::expression(&cause),
+            )
+            .into(),
+        );
     }
 }
 
@@ -2095,6 +2235,37 @@ fn finish_choice(mut choice: ocflow_asl::ChoiceState) -> State {
         choice.assign = Some(assign);
     }
     State::Choice(choice)
+}
+
+/// JSONata for the `Cause` of an error object held in `error` (a Fail's cause must be a
+/// string; some errors have none).
+fn fail_cause(error: &str) -> String {
+    format!("($exists({error}.Cause) ? {error}.Cause : \"\")")
+}
+
+/// The variable recording a scope's first permissive-task failure (`$states.errorOutput`).
+fn permissive_variable(depth: usize) -> String {
+    if depth == 0 {
+        "permissive_failure".to_owned()
+    } else {
+        format!("permissive_failure__{depth}")
+    }
+}
+
+/// The tasks whose states live in the scope of `tasks`: the list itself, SWITCH cases and loop
+/// bodies, but not fork branches (each a scope of its own).
+fn scope_tasks(tasks: &[WorkflowTask]) -> Vec<&WorkflowTask> {
+    let mut out = Vec::new();
+    let mut stack: Vec<&WorkflowTask> = tasks.iter().collect();
+    while let Some(task) = stack.pop() {
+        out.push(task);
+        if !matches!(task.task_type(), TaskType::ForkJoin) {
+            for (_, list) in task.child_lists() {
+                stack.extend(list.iter());
+            }
+        }
+    }
+    out
 }
 
 /// Whether a task compiles to exactly one Task/Pass/Wait state that can take `Assign`.

@@ -141,22 +141,15 @@ fn scope_paths(
         }
         let mut visited = visited;
         visited.push(name.clone());
-        let next: Vec<&str> = state
-            .successors()
-            .into_iter()
-            .filter(|n| !visited.iter().any(|v| v == n))
-            .collect();
         // Catch targets are alternatives too, but the happy path is what is costed.
-        let next: Vec<&str> = match state {
-            State::Task(t) => next
-                .into_iter()
-                .filter(|n| {
-                    !t.catch.iter().any(|c| c.next == *n)
-                        || t.transition.as_ref().and_then(|x| x.next()) == Some(n)
-                })
-                .collect(),
-            _ => next,
-        };
+        let happy = state.transition().and_then(|t| t.next());
+        let mut next: Vec<&str> = Vec::new();
+        for n in state.successors() {
+            let caught_only = state.catch().iter().any(|c| c.next == n) && happy != Some(n);
+            if !caught_only && !next.contains(&n) && !visited.iter().any(|v| v == n) {
+                next.push(n);
+            }
+        }
         if next.is_empty() {
             out.push(cost);
         }
