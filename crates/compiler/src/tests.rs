@@ -337,3 +337,307 @@ fn timeout_policy_time_out_wf_sets_the_machine_timeout() {
     );
     assert_eq!(c.machine.timeout_seconds, None);
 }
+
+#[test]
+fn http_with_an_ocf_uri_is_one_lambda_invoke_too() {
+    let mut t = http("call");
+    t["inputParameters"]["http_request"]["uri"] = json!("https://example.com/x");
+    let c = compile_tasks(json!([t, http("ocf")]));
+    for name in ["call", "ocf"] {
+        let call = task(&c, name);
+        assert_eq!(call.resource, placeholders::LAMBDA_INVOKE);
+        assert_eq!(
+            call.arguments.as_ref().unwrap()["FunctionName"],
+            placeholders::HTTP_TASK_FUNCTION
+        );
+    }
+}
+
+#[test]
+fn jq_transform_and_lambda_call_the_script_function() {
+    let c = compile_tasks(json!([
+        {"name": "jq", "taskReferenceName": "jq", "type": "JSON_JQ_TRANSFORM",
+         "inputParameters": {"queryExpression": ".a + 1", "a": 1}},
+        {"name": "l", "taskReferenceName": "l", "type": "LAMBDA", "scriptExpression": "return 1;"}
+    ]));
+    let jq = task(&c, "jq").arguments.as_ref().unwrap();
+    assert_eq!(jq["Payload"]["kind"], "jq");
+    assert_eq!(jq["Payload"]["expression"], ".a + 1");
+    assert_eq!(jq["Payload"]["input"], json!({"a": 1}));
+    let l = task(&c, "l").arguments.as_ref().unwrap();
+    assert_eq!(l["Payload"]["kind"], "javascript");
+}
+
+#[test]
+fn translatable_javascript_switch_is_a_choice_without_a_task() {
+    let c = compile_tasks(
+        json!([{"name": "s", "taskReferenceName": "s", "type": "SWITCH",
+        "evaluatorType": "javascript", "expression": "$.n > 10 ? 'big' : 'small'",
+        "inputParameters": {"n": "${workflow.input.n}"},
+        "decisionCases": {"big": [{"name": "n", "taskReferenceName": "n", "type": "NOOP"}]}}]),
+    );
+    assert!(
+        c.machine
+            .states
+            .values()
+            .all(|s| !matches!(s, State::Task(_)))
+    );
+    let State::Choice(choice) = state(&c, "s") else {
+        panic!("not a choice")
+    };
+    // The case value is compared as Conductor's string form, "null" for nothing.
+    let condition = &choice.choices[0].condition;
+    assert!(condition.contains("$string($case)"), "{condition}");
+    assert!(condition.ends_with("= \"big\" %}"), "{condition}");
+}
+
+#[test]
+fn decision_with_case_value_param_is_a_choice() {
+    let c = compile_tasks(
+        json!([{"name": "d", "taskReferenceName": "d", "type": "DECISION", "caseValueParam": "k",
+        "inputParameters": {"k": "${workflow.input.k}"},
+        "decisionCases": {"x": [{"name": "n", "taskReferenceName": "n", "type": "NOOP"}]},
+        "defaultCase": [{"name": "m", "taskReferenceName": "m", "type": "NOOP"}]}]),
+    );
+    let State::Choice(choice) = state(&c, "d") else {
+        panic!("not a choice")
+    };
+    assert_eq!(choice.choices[0].next, "n");
+    assert_eq!(choice.default.as_deref(), Some("m"));
+}
+
+#[test]
+fn exclusive_join_emits_no_state_and_reads_the_branch_that_ran() {
+    let c = compile_tasks(json!([
+        {"name": "d", "taskReferenceName": "d", "type": "SWITCH", "evaluatorType": "value-param",
+         "expression": "k", "inputParameters": {"k": "${workflow.input.k}"},
+         "decisionCases": {"a": [http("a")], "b": [http("b")]}},
+        {"name": "x", "taskReferenceName": "x", "type": "EXCLUSIVE_JOIN", "joinOn": ["a", "b"]},
+        http("after")
+    ]));
+    assert!(!c.machine.states.contains_key("x"));
+    assert!(
+        c.task_map
+            .states
+            .values()
+            .all(|t| t.task_type != "EXCLUSIVE_JOIN")
+    );
+    assert_eq!(
+        task(&c, "a").transition,
+        Some(ocflow_asl::Transition::Next("after".into()))
+    );
+}
+
+#[test]
+fn dynamic_fork_in_all_three_input_styles_is_a_map() {
+    let styles = [
+        json!({"name": "d", "taskReferenceName": "d", "type": "FORK_JOIN_DYNAMIC",
+               "dynamicForkTasksParam": "tasks", "dynamicForkTasksInputParamName": "inputs",
+               "inputParameters": {"tasks": "${workflow.input.tasks}", "inputs": "${workflow.input.inputs}"}}),
+        json!({"name": "d", "taskReferenceName": "d", "type": "FORK_JOIN_DYNAMIC",
+               "inputParameters": {"forkTaskName": "resize", "forkTaskInputs": "${workflow.input.images}"}}),
+        json!({"name": "d", "taskReferenceName": "d", "type": "FORK_JOIN_DYNAMIC",
+               "inputParameters": {"forkTaskWorkflow": "child", "forkTaskInputs": [{"a": 1}]}}),
+    ];
+    for (style, fork) in styles.into_iter().enumerate() {
+        let c =
+            compile_tasks(json!([fork, {"name": "j", "taskReferenceName": "j", "type": "JOIN"}]));
+        let State::Map(map) = state(&c, "d") else {
+            panic!("style {style}: not a map")
+        };
+        let processor = map.item_processor.as_ref().unwrap();
+        let resources: Vec<&str> = processor
+            .states
+            .values()
+            .filter_map(|s| match s {
+                State::Task(t) => Some(t.resource.as_str()),
+                _ => None,
+            })
+            .collect();
+        let expected = match style {
+            0 => placeholders::LAMBDA_INVOKE,
+            1 => placeholders::SQS_SEND_WAIT_TOKEN,
+            _ => placeholders::START_EXECUTION_SYNC,
+        };
+        assert_eq!(resources, vec![expected], "style {style}");
+    }
+}
+
+#[test]
+fn do_while_items_mode_walks_the_list() {
+    let c = compile_tasks(
+        json!([{"name": "l", "taskReferenceName": "l", "type": "DO_WHILE",
+        "inputParameters": {"items": "${workflow.input.items}"},
+        "loopOver": [{"name": "h", "taskReferenceName": "h", "inputParameters": {"item": "${l.output.item}"}}]}]),
+    );
+    let State::Pass(entry) = state(&c, "l") else {
+        panic!("no loop entry")
+    };
+    assert!(
+        entry
+            .assign
+            .as_ref()
+            .unwrap()
+            .to_string()
+            .contains("\\\"index\\\": 0")
+    );
+    let State::Choice(check) = state(&c, "l_check") else {
+        panic!("no check")
+    };
+    assert!(check.choices[0].condition.contains("$count("));
+}
+
+#[test]
+fn sub_workflow_by_name_compiles_the_child_from_the_environment() {
+    let mut env = CompileEnv::new();
+    env.add_workflow(
+        serde_json::from_value(json!({"name": "child", "version": 3, "tasks": [http("x")]}))
+            .unwrap(),
+    );
+    let def = serde_json::from_value(json!({"name": "p", "tasks": [
+        {"name": "c", "taskReferenceName": "c", "type": "SUB_WORKFLOW",
+         "subWorkflowParam": {"name": "child", "version": 3}}]}))
+    .unwrap();
+    let c = compile(&def, &env).unwrap();
+    assert_eq!(task(&c, "c").resource, placeholders::START_EXECUTION_SYNC);
+    assert!(c.children.contains_key("child"));
+}
+
+#[test]
+fn wait_until_is_a_timestamp_and_wait_without_either_waits_for_a_signal() {
+    let c = compile_tasks(json!([
+        {"name": "u", "taskReferenceName": "u", "type": "WAIT", "inputParameters": {"until": "2030-01-02 03:04 UTC"}},
+        {"name": "s", "taskReferenceName": "s", "type": "WAIT"}
+    ]));
+    let State::Wait(u) = state(&c, "u") else {
+        panic!("not a wait")
+    };
+    assert_eq!(
+        u.timestamp
+            .as_ref()
+            .and_then(|t| t.literal())
+            .map(String::as_str),
+        Some("2030-01-02T03:04:00Z")
+    );
+    let s = task(&c, "s");
+    assert_eq!(s.resource, placeholders::SQS_SEND_WAIT_TOKEN);
+    assert_eq!(
+        s.arguments.as_ref().unwrap()["QueueUrl"],
+        placeholders::EXTERNAL_TASK_QUEUE_URL
+    );
+}
+
+#[test]
+fn terminate_completed_is_a_succeed_and_ends_the_list() {
+    let c = compile_tasks(json!([
+        {"name": "t", "taskReferenceName": "t", "type": "TERMINATE",
+         "inputParameters": {"terminationStatus": "COMPLETED", "workflowOutput": {"x": 1}}},
+        http("never")
+    ]));
+    assert!(matches!(state(&c, "t"), State::Succeed(_)));
+    assert!(!c.machine.states.contains_key("never"));
+}
+
+#[test]
+fn noop_is_a_pass() {
+    let c =
+        compile_tasks(json!([http("a"), {"name": "n", "taskReferenceName": "n", "type": "NOOP"}]));
+    assert!(matches!(state(&c, "n"), State::Pass(_)));
+}
+
+#[test]
+fn dynamic_with_a_static_name_is_that_task_and_otherwise_dispatches() {
+    let c = compile_tasks(json!([
+        {"name": "d", "taskReferenceName": "d", "type": "DYNAMIC", "dynamicTaskNameParam": "t",
+         "inputParameters": {"t": "HTTP", "http_request": {"uri": "ocf://svc/x", "method": "GET"}}}
+    ]));
+    assert_eq!(task(&c, "d").resource, placeholders::LAMBDA_INVOKE);
+    let c = compile_tasks(json!([
+        {"name": "d", "taskReferenceName": "d", "type": "DYNAMIC", "dynamicTaskNameParam": "t",
+         "inputParameters": {"t": "${workflow.input.kind}"}}
+    ]));
+    let State::Pass(resolve) = state(&c, "d_resolve") else {
+        panic!("no resolve state")
+    };
+    assert!(
+        resolve
+            .output
+            .as_ref()
+            .unwrap()
+            .to_string()
+            .contains("Execution.Input.kind")
+    );
+}
+
+#[test]
+fn initial_variables_go_into_the_first_state_whatever_its_type() {
+    let c = compile_def(json!({"name": "t", "variables": {"n": 1}, "tasks": [
+        {"name": "s", "taskReferenceName": "s", "type": "SWITCH", "evaluatorType": "value-param",
+         "expression": "k", "inputParameters": {"k": "${workflow.variables.n}"},
+         "decisionCases": {"1": [http("a")]}},
+        http("b")
+    ]}));
+    assert_eq!(c.machine.start_at, "s");
+    let State::Choice(choice) = state(&c, "s") else {
+        panic!("not a choice")
+    };
+    // Not assigned yet where the Choice reads it: the initial value is read in place.
+    assert!(
+        choice.choices[0].condition.contains("{\"n\":1}.n"),
+        "{}",
+        choice.choices[0].condition
+    );
+    assert_eq!(
+        choice.choices[0].assign.as_ref().unwrap()["vars"],
+        json!({"n": 1})
+    );
+    assert_eq!(choice.assign.as_ref().unwrap()["vars"], json!({"n": 1}));
+}
+
+#[test]
+fn failure_workflow_catches_every_task_and_reraises() {
+    let c = compile_def(json!({"name": "t", "failureWorkflow": "cleanup", "tasks": [http("a")]}));
+    let catch = &task(&c, "a").catch;
+    assert_eq!(catch[0].next, "StartFailureWorkflow");
+    let start = task(&c, "StartFailureWorkflow");
+    assert_eq!(start.resource, placeholders::START_EXECUTION);
+    let input = start.arguments.as_ref().unwrap()["Input"].as_str().unwrap();
+    for field in ["workflowId", "reason", "failureStatus", "failedWorkflow"] {
+        assert!(
+            input.contains(&format!("\"{field}\"")),
+            "{field} in {input}"
+        );
+    }
+    let State::Fail(fail) = state(&c, "Failed") else {
+        panic!("no fail")
+    };
+    assert_eq!(
+        fail.error,
+        Some(ocflow_asl::JsonataOr::expression("$failure.Error"))
+    );
+}
+
+#[test]
+fn permissive_task_continues_and_fails_the_workflow_at_the_end() {
+    let mut a = http("a");
+    a["permissive"] = json!(true);
+    let c = compile_tasks(json!([a, http("b")]));
+    let catch = &task(&c, "a").catch[0];
+    assert_eq!(catch.next, "b");
+    assert!(
+        catch
+            .assign
+            .as_ref()
+            .unwrap()
+            .get("permissive_failure")
+            .is_some()
+    );
+    assert_eq!(
+        task(&c, "b").transition,
+        Some(ocflow_asl::Transition::Next("CheckPermissiveTasks".into()))
+    );
+    let State::Choice(check) = state(&c, "CheckPermissiveTasks") else {
+        panic!("no check")
+    };
+    assert!(matches!(state(&c, &check.choices[0].next), State::Fail(_)));
+}
