@@ -26,18 +26,10 @@ fn load() -> Vec<WorkflowDef> {
         let Ok(text) = std::fs::read_to_string(&path) else {
             continue;
         };
-        let Ok(value) = serde_json::from_str::<serde_json::Value>(&text) else {
+        let Ok(document) = ocflow_dsl::parse_document(name, &text) else {
             continue;
         };
-        let items = match value {
-            serde_json::Value::Array(items) => items,
-            one => vec![one],
-        };
-        defs.extend(
-            items
-                .into_iter()
-                .filter_map(|v| serde_json::from_value(v).ok()),
-        );
+        defs.extend(document.workflows().into_iter().map(|(_, def)| def.clone()));
     }
     defs
 }
