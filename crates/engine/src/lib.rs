@@ -56,4 +56,4 @@ pub use clock::{BoxFuture, Clock, SystemClock, VirtualClock};
 pub use engine::{Engine, EngineBuilder, MachineDefinition, StartOptions};
 pub use error::{Error, Failure, error_matches, names};
 pub use invoker::{Invocation, LambdaInvoker, NoResources, ResourceInvoker};
-pub use run::{MAX_TOKEN_LEN, retry_delay_ms};
+pub use run::{MAX_HISTORY_EVENTS, MAX_TOKEN_LEN, retry_delay_ms};

@@ -29,6 +29,10 @@ pub(crate) const ARN_PREFIX: &str = "arn:aws:states:local:000000000000";
 /// The longest task token Step Functions issues.
 pub const MAX_TOKEN_LEN: usize = 1024;
 
+/// The most events a Standard execution's history may hold; past it the execution fails with
+/// `States.Runtime`, as on AWS (which keeps a runaway loop from running forever).
+pub const MAX_HISTORY_EVENTS: u64 = 25_000;
+
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -268,6 +272,18 @@ impl Ctx {
                 replayed: Some(recorded.kind),
             });
         }
+        let ending = matches!(
+            kind,
+            EventKind::ExecutionSucceeded { .. }
+                | EventKind::ExecutionFailed { .. }
+                | EventKind::ExecutionTimedOut
+                | EventKind::ExecutionAborted { .. }
+        );
+        if log.next_id > MAX_HISTORY_EVENTS && !ending {
+            return Err(Failure::runtime(format!(
+                "the execution history reached Step Functions' limit of {MAX_HISTORY_EVENTS} events"
+            )));
+        }
         let event = HistoryEvent {
             id: log.next_id,
             timestamp: self.clock().now(),
@@ -311,6 +327,8 @@ impl Ctx {
             let mut index = scope.start;
             let mut input = input;
             loop {
+                // A loop of states that never wait must still let other tasks (and `stop`) run.
+                tokio::task::consume_budget().await;
                 let node = &scope.nodes[index];
                 match self.run_state(node, path, input, vars).await? {
                     Step::Next(next, output) => {

@@ -861,3 +861,31 @@ async fn callback_failures_are_retried_with_a_fresh_token() {
         Err(Error::UnknownExecution(_))
     ));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_runaway_loop_stops_at_the_history_limit_and_can_be_stopped() {
+    let h = harness();
+    let asl = json!({
+        "QueryLanguage": "JSONata",
+        "StartAt": "Spin",
+        "States": {"Spin": {"Type": "Pass", "Next": "Spin"}}
+    });
+    h.register("spin", asl);
+    let done = h
+        .engine
+        .run("spin", json!({}), named("spin-1"))
+        .await
+        .unwrap();
+    assert_eq!(done.error.as_deref(), Some(names::RUNTIME));
+    assert!(done.cause.unwrap_or_default().contains("25000 events"));
+    assert_eq!(
+        h.engine.history("spin-1").unwrap().len() as u64,
+        ocflow_engine::MAX_HISTORY_EVENTS + 1
+    );
+
+    // A loop that never waits still yields: stop reaches it.
+    let id = h.engine.start("spin", json!({}), named("spin-2")).unwrap();
+    tokio::task::yield_now().await;
+    let stopped = h.engine.stop(&id, "enough").await.unwrap();
+    assert_eq!(stopped.status, ExecutionStatus::Aborted);
+}
