@@ -5,7 +5,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use ocflow_asl::{
-    Catcher, JsonataOr, ProcessorMode, QueryLanguage, Retrier, State, StateMachine, Transition,
+    Catcher, JsonataOr, ProcessorMode, QueryLanguage, Retrier, Severity, State, StateMachine,
+    Transition,
 };
 use ocflow_jsonata::{Bindings, Expression, Template};
 use ocflow_protocol::task_map::TaskMap;
@@ -192,6 +193,17 @@ pub(crate) fn compile(
     }
     let compiler = Compiler { machine: name };
     let root = compiler.scope(&asl.start_at, &asl.states)?;
+    // What Step Functions would refuse at creation (unreachable states, loops without exit,
+    // malformed JSONata strings, bad Retry values, ...), all at once.
+    let refused: Vec<String> = asl
+        .check()
+        .into_iter()
+        .filter(|d| d.severity == Severity::Error)
+        .map(|d| format!("{} at '{}': {}", d.code.as_str(), d.pointer, d.message))
+        .collect();
+    if !refused.is_empty() {
+        return Err(compiler.error(refused.join("; ")));
+    }
     Ok(Machine {
         name: name.to_owned(),
         definition,

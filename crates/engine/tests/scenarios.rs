@@ -698,6 +698,14 @@ async fn jsonpath_machines_and_broken_graphs_are_refused() {
     let definition = ocflow_engine::MachineDefinition::from_json(&asl).unwrap();
     let err = h.engine.register("bad-expr", definition).unwrap_err();
     assert!(err.to_string().contains("state 'A', field Output"), "{err}");
+
+    let asl = json!({"QueryLanguage": "JSONata", "StartAt": "A", "States": {
+        "A": {"Type": "Pass", "End": true},
+        "Orphan": {"Type": "Pass", "End": true}
+    }});
+    let definition = ocflow_engine::MachineDefinition::from_json(&asl).unwrap();
+    let err = h.engine.register("orphan", definition).unwrap_err();
+    assert!(err.to_string().contains("unreachable-state"), "{err}");
     assert!(matches!(
         h.engine.start("nope", json!({}), named("x")),
         Err(Error::UnknownMachine(_))
@@ -868,7 +876,11 @@ async fn a_runaway_loop_stops_at_the_history_limit_and_can_be_stopped() {
     let asl = json!({
         "QueryLanguage": "JSONata",
         "StartAt": "Spin",
-        "States": {"Spin": {"Type": "Pass", "Next": "Spin"}}
+        "States": {
+            "Spin": {"Type": "Pass", "Next": "Check"},
+            "Check": {"Type": "Choice", "Choices": [{"Condition": "{% $states.input.stop = true %}", "Next": "Done"}], "Default": "Spin"},
+            "Done": {"Type": "Succeed"}
+        }
     });
     h.register("spin", asl);
     let done = h
