@@ -540,14 +540,17 @@ impl Ctx {
                         }
                     }
                 }
-                let (next, output, assign) = match chosen {
+                // The state's `Assign` applies whichever way the Choice goes; a matching rule's
+                // own `Assign` adds to it (and wins on a shared name), its `Output` replaces
+                // the state's.
+                let (next, output, rule_assign) = match chosen {
                     Some(rule) => (
                         rule.next,
                         rule.output.as_ref().or(node.output.as_ref()),
-                        rule.assign.as_ref().or(node.assign.as_ref()),
+                        rule.assign.as_ref(),
                     ),
                     None => match choice.default {
-                        Some(default) => (default, node.output.as_ref(), node.assign.as_ref()),
+                        Some(default) => (default, node.output.as_ref(), None),
                         None => {
                             return Err(Failure::new(
                                 names::NO_CHOICE_MATCHED,
@@ -557,8 +560,18 @@ impl Ctx {
                     },
                 };
                 let fallback = env.input.clone();
-                let (output, assigned) =
-                    self.output_and_assign(&env, output, assign, &bindings, fallback)?;
+                let (output, mut assigned) = self.output_and_assign(
+                    &env,
+                    output,
+                    node.assign.as_ref(),
+                    &bindings,
+                    fallback,
+                )?;
+                if rule_assign.is_some() {
+                    let (_, by_rule) =
+                        self.output_and_assign(&env, None, rule_assign, &bindings, Value::Null)?;
+                    assigned.extend(by_rule);
+                }
                 self.exit(&env, vars, output, assigned, Some(next))
             }
             Kind::Wait { seconds, timestamp } => {

@@ -91,6 +91,7 @@ async fn choice_follows_the_first_true_rule_with_its_assign() {
             "States": {
                 "Route": {
                     "Type": "Choice",
+                    "Assign": {"routed": true, "size": "unknown"},
                     "Choices": [
                         {"Condition": "{% $states.input.n > 10 %}", "Next": "Big", "Assign": {"size": "big"}},
                         {"Condition": "{% $states.input.n > 0 %}", "Next": "Small", "Output": {"n": "{% $states.input.n %}", "small": true}}
@@ -98,7 +99,7 @@ async fn choice_follows_the_first_true_rule_with_its_assign() {
                     "Default": "None"
                 },
                 "Big": {"Type": "Pass", "Output": "{% $size %}", "End": true},
-                "Small": {"Type": "Succeed"},
+                "Small": {"Type": "Pass", "Output": "{% $merge([$states.input, {'size': $size, 'routed': $routed}]) %}", "End": true},
                 "None": {"Type": "Fail", "Error": "Nope", "Cause": "{% 'n is ' & $string($states.input.n) %}"}
             }
         }),
@@ -114,7 +115,10 @@ async fn choice_follows_the_first_true_rule_with_its_assign() {
         .run("choice", json!({"n": 3}), named("small"))
         .await
         .unwrap();
-    assert_eq!(small.output, Some(json!({"n": 3, "small": true})));
+    assert_eq!(
+        small.output,
+        Some(json!({"n": 3, "small": true, "size": "unknown", "routed": true}))
+    );
     let none = h
         .engine
         .run("choice", json!({"n": -1}), named("none"))
