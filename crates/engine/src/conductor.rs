@@ -160,10 +160,23 @@ pub fn workflow(
             }
         };
         match &event.kind {
-            EventKind::StateEntered { .. } => {
+            EventKind::StateEntered { input, .. } => {
                 let count = entered.entry(key.clone()).or_default();
                 *count += 1;
-                let task = new_task(&tasks, *count, 0);
+                let mut task = new_task(&tasks, *count, 0);
+                if mapped.dynamic {
+                    // A task chosen at run time is described by the item it was given.
+                    let chosen = &input["task"];
+                    if let Some(reference) = chosen["taskReferenceName"].as_str() {
+                        task.reference_task_name = reference.to_owned();
+                    }
+                    if let Some(name) = chosen["name"].as_str() {
+                        task.task_def_name = name.to_owned();
+                    }
+                    if let Some(task_type) = chosen["type"].as_str() {
+                        task.task_type = task_type.to_owned();
+                    }
+                }
                 open.insert(key, tasks.len());
                 tasks.push(task);
             }
@@ -182,6 +195,8 @@ pub fn workflow(
                     let iteration = tasks[index].iteration.max(1);
                     let mut task = new_task(&tasks, iteration, *attempt);
                     task.reference_task_name = tasks[index].reference_task_name.clone();
+                    task.task_def_name = tasks[index].task_def_name.clone();
+                    task.task_type = tasks[index].task_type.clone();
                     task.iteration = tasks[index].iteration;
                     open.insert(key.clone(), tasks.len());
                     tasks.push(task);
@@ -366,6 +381,7 @@ mod tests {
                     task_name: "ask".into(),
                     variable: None,
                     loops: vec![],
+                    dynamic: false,
                 },
             )]
             .into(),

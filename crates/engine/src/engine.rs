@@ -363,6 +363,7 @@ pub(crate) fn start_run(
     input: Value,
     options: StartOptions,
 ) -> Result<String, Error> {
+    tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
     let size = limits::json_size(&input);
     if size > MAX_PAYLOAD_BYTES {
         return Err(Error::InputTooLarge { size });
@@ -410,6 +411,7 @@ pub(crate) fn resume_run(shared: &Arc<Shared>, execution_id: &str) -> Result<(),
     if lock(&shared.runs).contains_key(execution_id) {
         return Ok(());
     }
+    tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
     let record = shared
         .store
         .execution(execution_id)?
@@ -636,5 +638,40 @@ fn complete(shared: &Shared, token: &str, message: TokenMessage) -> Result<(), E
             shared.store.put_token(&pending)?;
             Err(Error::NotRunning(pending.execution_id))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn starting_outside_a_runtime_is_an_error_not_a_panic() {
+        let engine = Engine::builder().build();
+        let asl = json!({"QueryLanguage": "JSONata", "StartAt": "A", "States": {"A": {"Type": "Succeed"}}});
+        let definition = MachineDefinition::from_json(&asl).expect("valid");
+        engine.register("m", definition).expect("registers");
+        let err = engine
+            .start("m", json!({}), StartOptions::named("x"))
+            .unwrap_err();
+        assert!(matches!(err, Error::NoRuntime), "{err}");
+        assert!(matches!(
+            engine.describe("x"),
+            Err(Error::UnknownExecution(_))
+        ));
+    }
+
+    #[test]
+    fn stored_definitions_round_trip() {
+        let asl = json!({"QueryLanguage": "JSONata", "StartAt": "A", "States": {"A": {"Type": "Succeed"}}});
+        let definition = MachineDefinition::from_json(&asl)
+            .expect("valid")
+            .with_task_map(TaskMap::default());
+        let stored = definition.to_stored();
+        assert_eq!(stored["asl"]["StartAt"], json!("A"));
+        assert_eq!(
+            MachineDefinition::from_stored(&stored).expect("reads"),
+            definition
+        );
     }
 }

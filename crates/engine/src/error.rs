@@ -134,6 +134,9 @@ pub enum Error {
         /// Its size in bytes, as JSON.
         size: usize,
     },
+    /// Executions run as tokio tasks: `start` and `resume` need a tokio runtime.
+    #[error("executions run on tokio: call this inside a tokio runtime")]
+    NoRuntime,
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),

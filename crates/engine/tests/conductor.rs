@@ -16,6 +16,7 @@ fn task(reference: &str, task_type: &str, variable: Option<&str>, loops: &[&str]
         task_name: format!("{reference}_def"),
         variable: variable.map(str::to_owned),
         loops: loops.iter().map(|l| (*l).to_owned()).collect(),
+        dynamic: false,
     }
 }
 
