@@ -575,6 +575,36 @@ async fn map_tolerates_failures_up_to_the_threshold() {
         failed.error.as_deref(),
         Some(names::EXCEED_TOLERATED_FAILURE_THRESHOLD)
     );
+
+    let by_share = |percentage: f64| {
+        json!({
+            "QueryLanguage": "JSONata",
+            "StartAt": "Each",
+            "States": {"Each": {
+                "Type": "Map",
+                "ToleratedFailurePercentage": percentage,
+                "ItemProcessor": {"StartAt": "Check", "States": {"Check": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": true}}},
+                "End": true
+            }}
+        })
+    };
+    h.register("half", by_share(50.0));
+    h.register("quarter", by_share(25.0));
+    let half = h
+        .engine
+        .run("half", json!([1, 2, 3, 4]), named("p50"))
+        .await
+        .unwrap();
+    assert_eq!(half.status, ExecutionStatus::Succeeded);
+    let quarter = h
+        .engine
+        .run("quarter", json!([1, 2, 3, 4]), named("p25"))
+        .await
+        .unwrap();
+    assert_eq!(
+        quarter.error.as_deref(),
+        Some(names::EXCEED_TOLERATED_FAILURE_THRESHOLD)
+    );
 }
 
 #[tokio::test(start_paused = true)]

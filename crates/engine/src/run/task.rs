@@ -205,6 +205,18 @@ impl Ctx {
             issued_at: issued.timestamp,
             heartbeat_deadline: heartbeat_ms.map(|h| issued.timestamp + h),
         };
+        if issued.replayed.is_some() {
+            // Heartbeats are not history events: the stored token knows the latest deadline.
+            let stored = self
+                .shared
+                .store
+                .pending_tokens(&self.run.id)
+                .unwrap_or_default();
+            if let Some(stored) = stored.into_iter().find(|t| t.token == token) {
+                pending.heartbeat_deadline =
+                    pending.heartbeat_deadline.max(stored.heartbeat_deadline);
+            }
+        }
         let (sender, mut receiver) = mpsc::unbounded_channel();
         lock(&self.shared.waiters).insert(token.clone(), sender);
         let _guard = WaiterGuard {
