@@ -683,6 +683,7 @@ impl<'a> Compiler<'a> {
                 task_name: task.name.clone(),
                 variable,
                 loops: self.loops.clone(),
+                dynamic: false,
             },
         );
     }
@@ -1261,10 +1262,9 @@ impl<'a> Compiler<'a> {
         } else {
             Map::new()
         };
-        let var = self
-            .referenced
-            .contains(&reference)
-            .then(|| self.var_at(&reference, depth));
+        // Always recorded (it costs no transition): the execution record shows Conductor's
+        // SWITCH output, `evaluationResult` and `selectedCase`.
+        let var = Some(self.var_at(&reference, depth));
         let mut choice = ocflow_asl::ChoiceState::default();
         for (case, entry) in &cases {
             let condition = format!("{value} = {}", Value::String(case.clone()));
@@ -1589,7 +1589,10 @@ impl<'a> Compiler<'a> {
         processor.states = inner.into_states();
         let mut map = MapState::new(processor).with_items(Value::String(refs::wrap(&items)));
         let depth = scope.path.len();
-        let join_output = "$merge([{}, $states.result])".to_owned();
+        // Each iteration returns {<ref>: {"output": ...}}; the JOIN's output is {<ref>: output}.
+        let join_output =
+            "$merge([{}, $states.result.($each($, function($v, $k) { {$k: $v.output} }))])"
+                .to_owned();
         let mut assign = Map::new();
         if let Some(j) = join.filter(|j| self.referenced.contains(&j.task_reference_name)) {
             assign.insert(
@@ -1719,6 +1722,14 @@ impl<'a> Compiler<'a> {
                 .allocate(&format!("{}_{label}", owner.task_reference_name));
             if let State::Task(t) = &mut state {
                 t.transition = Some(Transition::End);
+            }
+            if iteration {
+                // The forked task is named by the iteration's item; see the task map docs.
+                self.record(&name, owner, None);
+                if let Some(entry) = self.task_map.states.get_mut(&name) {
+                    entry.task_type = label.clone();
+                    entry.dynamic = true;
+                }
             }
             scope.push(name.clone(), state);
             entries.push((label, name));

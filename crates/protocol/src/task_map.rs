@@ -12,7 +12,11 @@
 //!   has exited, the variable holds `{"output": ..., "status"?: ..., "reasonForIncompletion"?: ...}`
 //!   for this task; otherwise the task's output is the state's result (for `lambda:invoke`, its
 //!   `Payload`);
-//! - a task's input is the state's evaluated `Arguments` (for `lambda:invoke`, its `Payload`).
+//! - a task's input is the state's evaluated `Arguments` (for `lambda:invoke`, its `Payload`);
+//! - when [`StateTask::dynamic`] is set, the task was chosen at run time (FORK_JOIN_DYNAMIC):
+//!   its `referenceTaskName`, `taskDefName` and `taskType` are the `taskReferenceName`, `name`
+//!   and `type` of the `task` member of the state's input, and the entry's own values are
+//!   only fallbacks.
 
 use std::collections::BTreeMap;
 
@@ -46,6 +50,9 @@ pub struct StateTask {
     /// The DO_WHILE task references enclosing this task, innermost last.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub loops: Vec<String>,
+    /// The task is chosen at run time and described by the `task` member of the state's input.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dynamic: bool,
 }
 
 impl TaskMap {
@@ -75,6 +82,7 @@ mod tests {
                 task_name: "charge_payment".into(),
                 variable: None,
                 loops: vec![],
+                dynamic: false,
             },
         );
         assert_eq!(
