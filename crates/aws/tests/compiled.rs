@@ -4,8 +4,6 @@
 
 mod support;
 
-use std::time::Duration;
-
 use ocflow_aws::WorkerClient;
 use ocflow_compiler::{CompileEnv, compile};
 use ocflow_control::worker::TaskResult;
