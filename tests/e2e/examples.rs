@@ -170,3 +170,67 @@ async fn checkout_terminates_early_when_nothing_is_owed() {
             .all(|t| t.reference_task_name != "pay")
     );
 }
+
+/// State transitions Step Functions would bill for an execution (states entered, plus retries)
+/// and the Conductor tasks it executed (each attempt is a task, as Conductor lists them, and
+/// every executed fork's JOIN is one more).
+fn transitions_and_tasks(host: &ocflow_local::LocalHost, workflow: &Workflow) -> (usize, usize) {
+    use ocflow_engine::history::EventKind;
+    let history = host
+        .engine()
+        .history(&workflow.workflow_id)
+        .expect("history");
+    let transitions = history
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.kind,
+                EventKind::StateEntered { .. } | EventKind::RetryScheduled { .. }
+            )
+        })
+        .count();
+    let joins = workflow
+        .tasks
+        .iter()
+        .filter(|t| t.task_type.starts_with("FORK_JOIN"))
+        .count();
+    (transitions, workflow.tasks.len() + joins)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn executed_examples_cost_at_most_1_2_transitions_per_conductor_task() {
+    let root = workspace_root();
+    let mut ratios = Vec::new();
+    for name in [
+        "order-fulfillment",
+        "price-quote",
+        "shipment-tracking",
+        "checkout",
+        "payment",
+    ] {
+        let compiled = compile_file(
+            &root.join("workflows").join(name).join("workflow.json"),
+            Some(&root.join("workflows")),
+        );
+        let services = ExampleServices::start().await;
+        let host = services.host();
+        host.register(&compiled).expect("register");
+        let input = if name == "payment" {
+            json!({"orderId": "ORD-7", "amount": 12.5, "currency": "EUR"})
+        } else {
+            example_input(name)
+        };
+        let workflow = host
+            .run(&compiled.name, input, StartOptions::default())
+            .await
+            .expect("run");
+        assert_eq!(workflow.status, "COMPLETED", "{name}: {workflow:#?}");
+        let (transitions, tasks) = transitions_and_tasks(&host, &workflow);
+        let ratio = transitions as f64 / tasks as f64;
+        println!("{name}: {transitions} transitions for {tasks} Conductor tasks = {ratio:.3}");
+        ratios.push(ratio);
+    }
+    let mean = ratios.iter().sum::<f64>() / ratios.len() as f64;
+    println!("mean transitions per executed Conductor task: {mean:.3}");
+    assert!(mean <= 1.2, "mean {mean:.3} is over the 1.2 budget");
+}
