@@ -16,7 +16,7 @@ use ocflow_dsl::model::{
 };
 use ocflow_dsl::params::{Param, Root};
 use ocflow_protocol::payload::{ScriptKind, ScriptRequest};
-use ocflow_protocol::task_map::{StateTask, TaskMap};
+use ocflow_protocol::task_map::{JoinTask, StateTask, TaskMap};
 use ocflow_protocol::{errors, placeholders};
 use serde_json::{Map, Value, json};
 
@@ -684,8 +684,21 @@ impl<'a> Compiler<'a> {
                 variable,
                 loops: self.loops.clone(),
                 dynamic: false,
+                join: None,
             },
         );
+    }
+
+    /// Records that `join` completes when the fork state `state` exits, with its output in
+    /// `variable`.
+    fn record_join(&mut self, state: &str, join: &WorkflowTask, variable: String) {
+        if let Some(entry) = self.task_map.states.get_mut(state) {
+            entry.join = Some(JoinTask {
+                reference_task_name: join.task_reference_name.clone(),
+                task_name: join.name.clone(),
+                variable,
+            });
+        }
     }
 
     // ---- leaf tasks ----------------------------------------------------------------------
@@ -1432,9 +1445,8 @@ impl<'a> Compiler<'a> {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
-        let join_var = join
-            .filter(|j| self.referenced.contains(&j.task_reference_name))
-            .map(|j| self.var_at(&j.task_reference_name, depth));
+        // Always assigned (no transition): the execution record shows the JOIN's output.
+        let join_var = join.map(|j| self.var_at(&j.task_reference_name, depth));
         if let (Some(var), Some(j)) = (&join_var, join) {
             assign.insert(var.clone(), json!({"output": refs::wrap(&join_output)}));
             overrides.insert(
@@ -1456,6 +1468,9 @@ impl<'a> Compiler<'a> {
         }
         let name = self.names.allocate(&task.task_reference_name);
         self.record(&name, task, None);
+        if let (Some(var), Some(j)) = (join_var, join) {
+            self.record_join(&name, j, var);
+        }
         scope.push(name.clone(), parallel);
         name
     }
@@ -1594,11 +1609,10 @@ impl<'a> Compiler<'a> {
             "$merge([{}, $states.result.($each($, function($v, $k) { {$k: $v.output} }))])"
                 .to_owned();
         let mut assign = Map::new();
-        if let Some(j) = join.filter(|j| self.referenced.contains(&j.task_reference_name)) {
-            assign.insert(
-                self.var_at(&j.task_reference_name, depth),
-                json!({"output": refs::wrap(&join_output)}),
-            );
+        // Always assigned (no transition): the execution record shows the JOIN's output.
+        let join_var = join.map(|j| self.var_at(&j.task_reference_name, depth));
+        if let Some(var) = &join_var {
+            assign.insert(var.clone(), json!({"output": refs::wrap(&join_output)}));
         }
         map.assign = (!assign.is_empty()).then_some(Value::Object(assign));
         map.output = Some(Value::String(refs::wrap(&join_output)));
@@ -1619,6 +1633,9 @@ impl<'a> Compiler<'a> {
         }
         let name = self.names.allocate(&task.task_reference_name);
         self.record(&name, task, None);
+        if let (Some(var), Some(j)) = (join_var, join) {
+            self.record_join(&name, j, var);
+        }
         scope.push(name.clone(), State::Map(Box::new(map)));
         name
     }

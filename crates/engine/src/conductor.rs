@@ -258,6 +258,28 @@ pub fn workflow(
                 if task.end_time == 0 {
                     task.end_time = event.timestamp;
                 }
+                if let Some(join) = &mapped.join {
+                    // Conductor's FORK outputs nothing; its JOIN holds the joined outputs.
+                    task.output_data = json!({});
+                    let iteration = task.iteration;
+                    let joined = assigned
+                        .get(&join.variable)
+                        .and_then(|view| view.get("output"))
+                        .cloned()
+                        .unwrap_or_else(|| json!({}));
+                    let mut join_task = new_task(&tasks, iteration.max(1), 0);
+                    join_task.task_type = "JOIN".into();
+                    join_task.reference_task_name = if mapped.loops.is_empty() {
+                        join.reference_task_name.clone()
+                    } else {
+                        format!("{}__{}", join.reference_task_name, iteration.max(1))
+                    };
+                    join_task.task_def_name = join.task_name.clone();
+                    join_task.status = "COMPLETED".into();
+                    join_task.output_data = as_object(joined);
+                    join_task.end_time = event.timestamp;
+                    tasks.push(join_task);
+                }
             }
             _ => {}
         }
@@ -382,6 +404,7 @@ mod tests {
                     variable: None,
                     loops: vec![],
                     dynamic: false,
+                    join: None,
                 },
             )]
             .into(),

@@ -17,6 +17,7 @@ fn task(reference: &str, task_type: &str, variable: Option<&str>, loops: &[&str]
         variable: variable.map(str::to_owned),
         loops: loops.iter().map(|l| (*l).to_owned()).collect(),
         dynamic: false,
+        join: None,
     }
 }
 

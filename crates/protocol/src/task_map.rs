@@ -53,6 +53,21 @@ pub struct StateTask {
     /// The task is chosen at run time and described by the `task` member of the state's input.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub dynamic: bool,
+    /// The JOIN that completes when this (fork) state exits; the fork itself outputs nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub join: Option<JoinTask>,
+}
+
+/// A JOIN task, which has no state of its own: it completes with the fork state before it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JoinTask {
+    /// The JOIN's `taskReferenceName`.
+    pub reference_task_name: String,
+    /// The JOIN's `name`.
+    pub task_name: String,
+    /// The variable the fork state assigns with `{"output": <ref → output map>}`.
+    pub variable: String,
 }
 
 impl TaskMap {
@@ -83,6 +98,7 @@ mod tests {
                 variable: None,
                 loops: vec![],
                 dynamic: false,
+                join: None,
             },
         );
         assert_eq!(
