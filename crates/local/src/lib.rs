@@ -8,8 +8,11 @@
 //! | `${HttpTaskFunctionArn}` | [`ocflow_tasks::http::handle`] |
 //! | `${ScriptTaskFunctionArn}` | [`ocflow_tasks::script::handle`] (on a blocking thread) |
 //! | `${StateMachineArn_<name>}` | the compiled child machine, run by the same engine |
-//! | `${WorkerQueueUrl_<type>}`, `${ExternalTaskQueueUrl}` | no worker in a one-shot run: the task fails with `States.Runtime` saying so |
+//! | `${WorkerQueueUrl_<type>}`, `${ExternalTaskQueueUrl}` | with [`LocalOptions::worker_queues`] (`ocflow serve`): queued in [`WorkerQueues`] for workers to poll and complete ([`LocalHost::poll_tasks`], [`LocalHost::update_task`]); without (a one-shot run): the task fails with `States.Runtime` saying so |
 //! | `${EventQueueUrl_*}`, `${EventTopicArn_*}`, `${EventBusArn_*}`, `${EventTaskFunctionArn}` | published to the local event log ([`LocalHost::events`]) |
+//!
+//! Definitions registered through [`LocalHost::register_definition`] are kept in the same SQLite
+//! file ([`Catalog`]) and compiled again by [`LocalHost::load_definitions`] after a restart.
 //!
 //! ```no_run
 //! # async fn example(compiled: ocflow_compiler::CompiledWorkflow) -> Result<(), ocflow_local::Error> {
@@ -22,19 +25,29 @@
 //! # Ok(()) }
 //! ```
 
+mod catalog;
 pub mod defs;
+mod queues;
+mod sidecar;
+
+pub use catalog::Catalog;
+pub use queues::{DEFAULT_VISIBILITY, PolledTask, WorkerQueues};
+pub use sidecar::TableError;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use ocflow_compiler::CompiledWorkflow;
+use ocflow_compiler::{CompileEnv, CompiledWorkflow};
+use ocflow_control::worker::{Answer, TaskResult};
+use ocflow_dsl::model::WorkflowDef;
 use ocflow_engine::conductor::Workflow;
 use ocflow_engine::{
     BoxFuture, Clock, Engine, Failure, Invocation, LambdaInvoker, MachineDefinition,
     ResourceInvoker, StartOptions, SystemClock,
 };
-use ocflow_protocol::payload::ScriptRequest;
+use ocflow_protocol::payload::{ScriptRequest, WorkerMessage};
 use ocflow_protocol::placeholders::{self, HTTP_TASK_FUNCTION, SCRIPT_TASK_FUNCTION};
 use ocflow_store::SqliteStore;
 use ocflow_tasks::TaskFailure;
@@ -60,6 +73,26 @@ pub enum Error {
     /// The engine refused a machine or an execution.
     #[error(transparent)]
     Engine(#[from] ocflow_engine::Error),
+    /// The host's own tables (worker queues, definitions) failed.
+    #[error(transparent)]
+    Table(#[from] TableError),
+    /// A workflow definition does not compile; one message per diagnostic.
+    #[error("workflow '{name}' does not compile: {}", messages.join("; "))]
+    Compile {
+        /// The workflow.
+        name: String,
+        /// The compiler's diagnostics.
+        messages: Vec<String>,
+    },
+    /// This host was opened without worker queues (a one-shot run).
+    #[error("this host has no worker queues; open it with `worker_queues` set")]
+    NoWorkerQueues,
+    /// No queued task has this id: unknown, or already completed.
+    #[error("no pending task '{0}'")]
+    UnknownTask(String),
+    /// A worker's result cannot be sent.
+    #[error(transparent)]
+    Result(#[from] ocflow_control::worker::Error),
 }
 
 /// How the embedded host is set up.
@@ -73,6 +106,13 @@ pub struct LocalOptions {
     pub strict_hosts: bool,
     /// The clock (a virtual one in tests).
     pub clock: Arc<dyn Clock>,
+    /// Queue worker tasks for workers to poll (`ocflow serve`), instead of failing them as a
+    /// one-shot run without workers must.
+    pub worker_queues: bool,
+    /// How long a polled worker task stays hidden before it is handed out again.
+    pub visibility_timeout: Duration,
+    /// Definitions compilations may refer to besides the registered ones (`--defs`).
+    pub definitions: CompileEnv,
 }
 
 impl Default for LocalOptions {
@@ -82,9 +122,15 @@ impl Default for LocalOptions {
             registry: Registry::default(),
             strict_hosts: false,
             clock: Arc::new(SystemClock),
+            worker_queues: false,
+            visibility_timeout: DEFAULT_VISIBILITY,
+            definitions: CompileEnv::new(),
         }
     }
 }
+
+/// A workflow [`LocalHost::load_definitions`] compiled and registered, or why it could not.
+pub type LoadedDefinition = (String, Result<(), Error>);
 
 /// One message published by an EVENT task.
 #[derive(Debug, Clone, PartialEq)]
@@ -99,6 +145,9 @@ pub struct PublishedEvent {
 pub struct LocalHost {
     engine: Engine,
     events: Arc<Mutex<Vec<PublishedEvent>>>,
+    catalog: Catalog,
+    queues: Option<WorkerQueues>,
+    definitions: CompileEnv,
 }
 
 impl LocalHost {
@@ -117,6 +166,14 @@ impl LocalHost {
         );
         let script_context = Arc::new(ScriptContext::default());
         let events = Arc::new(Mutex::new(Vec::new()));
+        let tables = sidecar::Tables::open(options.db.as_deref())?;
+        let queues = options.worker_queues.then(|| {
+            WorkerQueues::new(
+                tables.clone(),
+                Arc::clone(&options.clock),
+                options.visibility_timeout,
+            )
+        });
         let invoker = LambdaInvoker::new()
             .function(HTTP_FUNCTION, move |payload| {
                 let context = Arc::clone(&http_context);
@@ -128,6 +185,7 @@ impl LocalHost {
             })
             .with_fallback(Arc::new(LocalResources {
                 events: Arc::clone(&events),
+                queues: queues.clone(),
             }));
         let engine = Engine::builder()
             .store(Arc::new(store))
@@ -135,7 +193,13 @@ impl LocalHost {
             .invoker(Arc::new(invoker))
             .substitutions(fixed_substitutions())
             .build();
-        Ok(LocalHost { engine, events })
+        Ok(LocalHost {
+            engine,
+            events,
+            catalog: Catalog::new(tables),
+            queues,
+            definitions: options.definitions,
+        })
     }
 
     /// Registers a compiled workflow and every child machine it starts, under their machine
@@ -192,6 +256,106 @@ impl LocalHost {
         &self.engine
     }
 
+    /// The registered definitions.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// The worker queues, when the host was opened with [`LocalOptions::worker_queues`].
+    pub fn worker_queues(&self) -> Option<&WorkerQueues> {
+        self.queues.as_ref()
+    }
+
+    /// Compiles a workflow definition against the registered definitions (and
+    /// [`LocalOptions::definitions`]), registers its machines, and keeps the definition. A
+    /// definition that does not compile is neither registered nor kept.
+    pub fn register_definition(&self, def: &WorkflowDef) -> Result<CompiledWorkflow, Error> {
+        let mut env = self.catalog.compile_env(&self.definitions)?;
+        env.add_workflow(def.clone());
+        let compiled = compile(def, &env)?;
+        self.register(&compiled)?;
+        self.catalog.put_workflow(def)?;
+        Ok(compiled)
+    }
+
+    /// Compiles and registers the latest version of every kept workflow definition (on start,
+    /// before resuming executions). Returns each workflow's name with its outcome: one broken
+    /// definition does not keep the others from loading.
+    pub fn load_definitions(&self) -> Result<Vec<LoadedDefinition>, Error> {
+        let env = self.catalog.compile_env(&self.definitions)?;
+        let mut names: Vec<String> = self
+            .catalog
+            .workflows()?
+            .into_iter()
+            .map(|d| d.name)
+            .collect();
+        names.dedup();
+        Ok(names
+            .into_iter()
+            .map(|name| {
+                let outcome = match env.workflow(&name, None) {
+                    Some(def) => compile(def, &env).and_then(|c| self.register(&c)),
+                    None => Ok(()),
+                };
+                (name, outcome)
+            })
+            .collect())
+    }
+
+    /// Hands out up to `count` queued tasks of `task_type`, waiting up to `timeout` for one.
+    /// Tasks whose execution no longer waits on them (stopped, timed out) are dropped.
+    pub async fn poll_tasks(
+        &self,
+        task_type: &str,
+        count: usize,
+        worker_id: Option<&str>,
+        timeout: Duration,
+    ) -> Result<Vec<PolledTask>, Error> {
+        let queues = self.queues.as_ref().ok_or(Error::NoWorkerQueues)?;
+        let store = Arc::clone(self.engine.store());
+        let is_live = move |message: &WorkerMessage| {
+            store
+                .pending_tokens(&message.workflow_id)
+                .map(|tokens| tokens.iter().any(|t| t.token == message.task_token))
+                .unwrap_or(true)
+        };
+        Ok(queues
+            .poll_wait(task_type, count, worker_id, timeout, &is_live)
+            .await?)
+    }
+
+    /// Applies a worker's result to the queued task `task_id`: completes or fails its state,
+    /// or (`IN_PROGRESS`) records a heartbeat and hands the task out again after
+    /// `callbackAfterSeconds`.
+    pub fn update_task(&self, task_id: &str, result: &TaskResult) -> Result<(), Error> {
+        let queues = self.queues.as_ref().ok_or(Error::NoWorkerQueues)?;
+        let message = queues
+            .find(task_id)?
+            .ok_or_else(|| Error::UnknownTask(task_id.to_owned()))?;
+        let token = &message.task_token;
+        let sent = match Answer::from_result(result)? {
+            Answer::Success { output } => {
+                let output = serde_json::from_str(&output).unwrap_or(Value::Null);
+                self.engine.send_task_success(token, output)
+            }
+            Answer::Failure { error, cause } => self.engine.send_task_failure(token, error, &cause),
+            Answer::Heartbeat { visibility_seconds } => {
+                let beat = self.engine.send_task_heartbeat(token);
+                if beat.is_ok() {
+                    queues.hide(token, Duration::from_secs(visibility_seconds))?;
+                    return Ok(());
+                }
+                beat
+            }
+        };
+        // Answered, or no longer awaited: either way the task leaves its queue.
+        queues.remove(token)?;
+        match sent {
+            Err(ocflow_engine::Error::UnknownToken) => Err(Error::UnknownTask(task_id.to_owned())),
+            other => Ok(other?),
+        }
+    }
+
     /// Everything EVENT tasks published so far.
     pub fn events(&self) -> Vec<PublishedEvent> {
         self.events
@@ -218,6 +382,13 @@ fn fixed_substitutions() -> BTreeMap<String, String> {
             EVENT_FUNCTION.to_owned(),
         ),
     ])
+}
+
+fn compile(def: &WorkflowDef, env: &CompileEnv) -> Result<CompiledWorkflow, Error> {
+    ocflow_compiler::compile(def, env).map_err(|errors| Error::Compile {
+        name: def.name.clone(),
+        messages: errors.iter().map(ToString::to_string).collect(),
+    })
 }
 
 fn machine_error(e: serde_json::Error) -> Error {
@@ -247,10 +418,11 @@ async fn run_script(context: Arc<ScriptContext>, payload: Value) -> Result<Value
         .map_err(failure)
 }
 
-/// Resources other than the task functions: worker and external queues (refused in a
-/// one-shot run) and event sinks (recorded).
+/// Resources other than the task functions: worker and external queues (queued with worker
+/// queues, refused in a one-shot run) and event sinks (recorded).
 struct LocalResources {
     events: Arc<Mutex<Vec<PublishedEvent>>>,
+    queues: Option<WorkerQueues>,
 }
 
 impl ResourceInvoker for LocalResources {
@@ -271,6 +443,10 @@ impl LocalResources {
             .strip_prefix("${")
             .and_then(|t| t.strip_suffix('}'))
             .unwrap_or(target);
+        let is_worker_queue = key.starts_with("WorkerQueueUrl_") || key == "ExternalTaskQueueUrl";
+        if let (Some(queues), true) = (&self.queues, is_worker_queue) {
+            return queue_message(queues, invocation);
+        }
         if let Some(task_type) = key.strip_prefix("WorkerQueueUrl_") {
             return Err(Failure::new(
                 ocflow_engine::names::RUNTIME,
@@ -314,5 +490,121 @@ impl LocalResources {
                 invocation.state, invocation.resource
             ),
         ))
+    }
+}
+
+/// Queues the message of a worker (or external) task state.
+fn queue_message(queues: &WorkerQueues, invocation: &Invocation) -> Result<Value, Failure> {
+    let body = &invocation.arguments["MessageBody"];
+    let parsed = match body {
+        Value::String(text) => serde_json::from_str::<WorkerMessage>(text),
+        other => serde_json::from_value::<WorkerMessage>(other.clone()),
+    };
+    let message = parsed.map_err(|e| {
+        Failure::new(
+            ocflow_engine::names::RUNTIME,
+            format!(
+                "state '{}': the worker task message is not one ocflow sends: {e}",
+                invocation.state
+            ),
+        )
+    })?;
+    queues.push(&message).map_err(|e| {
+        Failure::new(
+            ocflow_engine::names::RUNTIME,
+            format!("state '{}': {e}", invocation.state),
+        )
+    })?;
+    Ok(json!({ "MessageId": message.task_token }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn media() -> WorkflowDef {
+        serde_json::from_value(json!({
+            "name": "media", "version": 1, "schemaVersion": 2,
+            "tasks": [{"name": "encode", "taskReferenceName": "enc", "type": "SIMPLE",
+                       "inputParameters": {"file": "${workflow.input.file}"}}],
+            "outputParameters": {"size": "${enc.output.size}"}
+        }))
+        .unwrap()
+    }
+
+    fn serving(db: Option<PathBuf>) -> LocalHost {
+        LocalHost::open(LocalOptions {
+            db,
+            worker_queues: true,
+            ..LocalOptions::default()
+        })
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_worker_completes_a_queued_task() {
+        let host = serving(None);
+        host.register_definition(&media()).unwrap();
+        let id = host
+            .start("media", json!({"file": "a.mp4"}), StartOptions::default())
+            .unwrap();
+        let polled = host
+            .poll_tasks("encode", 5, Some("w-1"), Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert_eq!(polled.len(), 1);
+        let message = &polled[0].message;
+        assert_eq!(message.workflow_id, id);
+        assert_eq!(message.input_data["file"], "a.mp4");
+        let progress: TaskResult =
+            serde_json::from_value(json!({"status": "IN_PROGRESS", "callbackAfterSeconds": 60}))
+                .unwrap();
+        host.update_task(&message.task_id, &progress).unwrap();
+        let done: TaskResult =
+            serde_json::from_value(json!({"status": "COMPLETED", "outputData": {"size": 7}}))
+                .unwrap();
+        host.update_task(&message.task_id, &done).unwrap();
+        host.engine().wait(&id).await.unwrap();
+        let workflow = host.workflow(&id).unwrap();
+        assert_eq!(workflow.status, "COMPLETED");
+        assert_eq!(workflow.output["size"], 7);
+        assert!(matches!(
+            host.update_task(&message.task_id, &done),
+            Err(Error::UnknownTask(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_one_shot_host_fails_worker_tasks_and_a_restart_keeps_definitions() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("host.db");
+        let one_shot = LocalHost::open(LocalOptions {
+            db: Some(db.clone()),
+            ..LocalOptions::default()
+        })
+        .unwrap();
+        one_shot.register_definition(&media()).unwrap();
+        let run = one_shot
+            .run("media", json!({}), StartOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(run.status, "FAILED");
+        assert!(
+            run.reason_for_incompletion
+                .unwrap_or_default()
+                .contains("ocflow serve")
+        );
+        drop(one_shot);
+
+        let restarted = serving(Some(db));
+        let loaded = restarted.load_definitions().unwrap();
+        assert_eq!(loaded.len(), 1);
+        assert!(loaded[0].1.is_ok());
+        assert!(
+            restarted
+                .start("media", json!({}), StartOptions::default())
+                .is_ok()
+        );
     }
 }
