@@ -1,5 +1,7 @@
 //! Shared helpers for ocflow's cross-crate tests.
 
+pub mod moto;
+
 use std::path::{Path, PathBuf};
 
 use ocflow_compiler::{CompiledWorkflow, compile};
