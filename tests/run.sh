@@ -44,7 +44,7 @@ fi
 PATH="$tools/lambda-venv/bin:$PATH" cargo lambda build --release --locked \
   -p ocflow-fn-http-task -p ocflow-fn-script-task
 for function in http-task script-task; do
-  size=$(stat -c %s "target/lambda/ocflow-fn-$function/bootstrap")
+  size=$(stat -c %s "${CARGO_TARGET_DIR:-target}/lambda/ocflow-fn-$function/bootstrap")
   echo "lambda $function: bootstrap is $size bytes"
   [ "$size" -le $((6 * 1024 * 1024)) ] || { echo "lambda $function: over 6 MiB" >&2; exit 1; }
 done
