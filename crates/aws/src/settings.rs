@@ -11,14 +11,9 @@
 
 use ocflow_control::execution::Retention;
 
-/// The executions table's name.
-pub const EXECUTIONS_TABLE: &str = "OCFLOW_EXECUTIONS_TABLE";
-/// Retention of finished executions, in days.
-pub const EXECUTION_TTL_DAYS: &str = "OCFLOW_EXECUTION_TTL_DAYS";
-/// Minutes a row stays RUNNING before the reconciler checks it.
-pub const RECONCILE_AFTER_MINUTES: &str = "OCFLOW_RECONCILE_AFTER_MINUTES";
-/// Rows checked per reconciler run.
-pub const RECONCILE_BATCH: &str = "OCFLOW_RECONCILE_BATCH";
+pub use ocflow_control::deployment::env::{
+    EXECUTION_TTL_DAYS, EXECUTIONS_TABLE, RECONCILE_AFTER_MINUTES, RECONCILE_BATCH,
+};
 
 /// A missing or invalid setting.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

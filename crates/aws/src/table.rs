@@ -1,5 +1,5 @@
-//! The executions table: its schema, defined here once (the CloudFormation template mirrors it),
-//! and [`DynamoExecutionTable`], the `ExecutionTable` port over DynamoDB.
+//! The executions table: its schema (names from `ocflow_control::deployment::table`, which the
+//! CloudFormation template is written from too), and [`DynamoExecutionTable`], the `ExecutionTable` port over DynamoDB.
 //!
 //! | attribute | type | meaning |
 //! |---|---|---|
@@ -31,67 +31,14 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
     KeyType, Projection, ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
+use ocflow_control::deployment::table as schema;
 use ocflow_control::execution::{Millis, RunningRow, StartRecord};
 use ocflow_control::ports::{Applied, ExecutionTable, PortError};
 use ocflow_control::{ExecutionStatus, StatusChange};
 
 use crate::error::{Error, port_error};
 
-/// Attribute names.
-pub mod attr {
-    /// Partition key: the execution name (Conductor workflow id).
-    pub const WORKFLOW_ID: &str = "workflowId";
-    /// The execution's ARN.
-    pub const EXECUTION_ARN: &str = "executionArn";
-    /// The state machine's ARN.
-    pub const STATE_MACHINE_ARN: &str = "stateMachineArn";
-    /// The Conductor workflow name.
-    pub const WORKFLOW_NAME: &str = "workflowName";
-    /// The Conductor workflow version.
-    pub const WORKFLOW_VERSION: &str = "workflowVersion";
-    /// Conductor's correlation id.
-    pub const CORRELATION_ID: &str = "correlationId";
-    /// The idempotency key that named the execution.
-    pub const IDEMPOTENCY_KEY: &str = "idempotencyKey";
-    /// Conductor's priority.
-    pub const PRIORITY: &str = "priority";
-    /// The execution status.
-    pub const STATUS: &str = "status";
-    /// The status again, on rows of Standard executions only: the reconciler's index key.
-    pub const TRACKED_STATUS: &str = "trackedStatus";
-    /// `<status>#<start time>`: the `byWorkflow` sort key.
-    pub const STATUS_START_TIME: &str = "statusStartTime";
-    /// Start, epoch milliseconds.
-    pub const START_TIME: &str = "startTime";
-    /// Stop, epoch milliseconds.
-    pub const STOP_TIME: &str = "stopTime";
-    /// `ocflow_control::Progress::rank` of the last update.
-    pub const PROGRESS_RANK: &str = "progressRank";
-    /// Event time of the last update, epoch milliseconds.
-    pub const EVENT_TIME: &str = "eventTime";
-    /// The execution input (JSON text).
-    pub const INPUT: &str = "input";
-    /// The execution output (JSON text).
-    pub const OUTPUT: &str = "output";
-    /// The error name of a failed execution.
-    pub const ERROR: &str = "error";
-    /// The error cause of a failed execution.
-    pub const CAUSE: &str = "cause";
-    /// TTL attribute, epoch seconds.
-    pub const EXPIRES_AT: &str = "expiresAt";
-}
-
-/// Global secondary index names.
-pub mod index {
-    /// `workflowName` + `statusStartTime`.
-    pub const BY_WORKFLOW: &str = "byWorkflow";
-    /// `status` + `startTime`.
-    pub const BY_STATUS: &str = "byStatus";
-    /// `trackedStatus` + `startTime`.
-    pub const BY_TRACKED_STATUS: &str = "byTrackedStatus";
-    /// `correlationId` + `startTime`.
-    pub const BY_CORRELATION_ID: &str = "byCorrelationId";
-}
+pub use ocflow_control::deployment::table::{attr, index};
 
 /// The `statusStartTime` value: status and zero-padded start time, so that a `begins_with` or
 /// `BETWEEN` on the sort key selects a status and a time range.
@@ -131,34 +78,26 @@ pub async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str) -> Resu
             .build()
             .map_err(|e| Error::service("CreateTable", e))
     };
-    client
+    let mut request = client
         .create_table()
         .table_name(name)
         .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(definition(attr::WORKFLOW_ID, ScalarAttributeType::S)?)
-        .attribute_definitions(definition(attr::WORKFLOW_NAME, ScalarAttributeType::S)?)
-        .attribute_definitions(definition(attr::STATUS_START_TIME, ScalarAttributeType::S)?)
-        .attribute_definitions(definition(attr::STATUS, ScalarAttributeType::S)?)
-        .attribute_definitions(definition(attr::TRACKED_STATUS, ScalarAttributeType::S)?)
-        .attribute_definitions(definition(attr::START_TIME, ScalarAttributeType::N)?)
-        .attribute_definitions(definition(attr::CORRELATION_ID, ScalarAttributeType::S)?)
-        .key_schema(key(attr::WORKFLOW_ID, KeyType::Hash)?)
-        .global_secondary_indexes(gsi(
-            index::BY_WORKFLOW,
-            attr::WORKFLOW_NAME,
-            attr::STATUS_START_TIME,
-        )?)
-        .global_secondary_indexes(gsi(index::BY_STATUS, attr::STATUS, attr::START_TIME)?)
-        .global_secondary_indexes(gsi(
-            index::BY_TRACKED_STATUS,
-            attr::TRACKED_STATUS,
-            attr::START_TIME,
-        )?)
-        .global_secondary_indexes(gsi(
-            index::BY_CORRELATION_ID,
-            attr::CORRELATION_ID,
-            attr::START_TIME,
-        )?)
+        .key_schema(key(schema::PARTITION_KEY.attribute, KeyType::Hash)?);
+    for attribute in schema::key_attributes() {
+        let kind = match attribute.key_type {
+            schema::KeyType::String => ScalarAttributeType::S,
+            schema::KeyType::Number => ScalarAttributeType::N,
+        };
+        request = request.attribute_definitions(definition(attribute.attribute, kind)?);
+    }
+    for index in schema::INDEXES {
+        request = request.global_secondary_indexes(gsi(
+            index.name,
+            index.partition.attribute,
+            index.sort.attribute,
+        )?);
+    }
+    request
         .send()
         .await
         .map_err(|e| Error::service("CreateTable", e))?;
@@ -168,7 +107,7 @@ pub async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str) -> Resu
         .time_to_live_specification(
             TimeToLiveSpecification::builder()
                 .enabled(true)
-                .attribute_name(attr::EXPIRES_AT)
+                .attribute_name(schema::TTL_ATTRIBUTE)
                 .build()
                 .map_err(|e| Error::service("UpdateTimeToLive", e))?,
         )

@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 mod compile;
 mod graph;
 mod run;
+mod synth;
 mod validate;
 
 /// Compile Conductor workflows to AWS Step Functions and run them locally.
@@ -31,6 +32,8 @@ enum Command {
     Graph(graph::Args),
     #[allow(missing_docs)]
     Run(run::Args),
+    #[allow(missing_docs)]
+    Synth(synth::Args),
 }
 
 fn main() -> ExitCode {
@@ -40,5 +43,6 @@ fn main() -> ExitCode {
         Command::Compile(args) => compile::run(&args),
         Command::Graph(args) => graph::run(&args),
         Command::Run(args) => run::run(&args),
+        Command::Synth(args) => synth::run(&args),
     }
 }

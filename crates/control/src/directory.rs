@@ -18,6 +18,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
 
+use crate::deployment::env;
+pub use crate::deployment::machine_name_part;
+
 /// The kind of a state machine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -66,21 +69,6 @@ pub trait StateMachineResolver: Send + Sync {
 
     /// The workflow a state machine runs, if it is one of ours.
     fn workflow_name(&self, state_machine_arn: &str) -> Option<String>;
-}
-
-/// The part of a state machine name that stands for `workflow`: characters outside
-/// `0-9 A-Z a-z - _` become `_`.
-pub fn machine_name_part(workflow: &str) -> String {
-    workflow
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -141,12 +129,12 @@ impl Directory {
     /// `OCFLOW_EXPRESS_WORKFLOWS` through `var`.
     pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Self, ResolveError> {
         let mut directory = Self::new();
-        if let Some(json) = var("OCFLOW_STATE_MACHINES").filter(|v| !v.trim().is_empty()) {
+        if let Some(json) = var(env::STATE_MACHINES).filter(|v| !v.trim().is_empty()) {
             directory.entries = serde_json::from_str(&json)
                 .map_err(|e| ResolveError::Config(format!("OCFLOW_STATE_MACHINES: {e}")))?;
         }
-        directory.prefix = var("OCFLOW_STATE_MACHINE_ARN_PREFIX").filter(|v| !v.is_empty());
-        if let Some(list) = var("OCFLOW_EXPRESS_WORKFLOWS") {
+        directory.prefix = var(env::STATE_MACHINE_ARN_PREFIX).filter(|v| !v.is_empty());
+        if let Some(list) = var(env::EXPRESS_WORKFLOWS) {
             directory.express = list
                 .split(',')
                 .map(str::trim)
@@ -190,7 +178,7 @@ impl StateMachineResolver for Directory {
             MachineKind::Standard
         };
         Ok(Target {
-            state_machine_arn: format!("{prefix}-{}", machine_name_part(workflow)),
+            state_machine_arn: crate::deployment::state_machine_name(prefix, workflow),
             kind,
         })
     }

@@ -16,6 +16,7 @@
 //! assert_eq!(name, execution_name("order flow", NameSource::IdempotencyKey("order-42")));
 //! ```
 
+pub mod deployment;
 pub mod directory;
 pub mod execution;
 #[cfg(test)]

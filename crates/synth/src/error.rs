@@ -39,6 +39,18 @@ pub enum Error {
         /// The substitution key.
         key: String,
     },
+    /// A placeholder names a function the deployment does not include.
+    #[error(
+        "workflow `{workflow}` at {pointer}: `${{{key}}}` names a function this deployment does not include (EVENT tasks deploy as native SQS, SNS and EventBridge integrations)"
+    )]
+    FunctionNotDeployed {
+        /// The workflow.
+        workflow: String,
+        /// JSON pointer to the string holding the placeholder.
+        pointer: String,
+        /// The substitution key.
+        key: String,
+    },
     /// A child workflow started by a workflow is not among those being deployed.
     #[error(
         "workflow `{workflow}` at {pointer} starts `{child}`, which is not among the workflows being deployed"
@@ -124,4 +136,25 @@ pub enum Error {
         /// The I/O error.
         source: std::io::Error,
     },
+}
+
+impl Error {
+    /// The workflow the error is about, when it is about one.
+    pub fn workflow(&self) -> Option<&str> {
+        match self {
+            Error::DuplicateWorkflow { second, .. } => Some(second),
+            Error::UnknownPlaceholder { workflow, .. }
+            | Error::FunctionNotDeployed { workflow, .. }
+            | Error::UnknownChild { workflow, .. }
+            | Error::UnsupportedResource { workflow, .. }
+            | Error::DynamicTarget { workflow, .. }
+            | Error::MismatchedTarget { workflow, .. }
+            | Error::ExpressUnsupported { workflow, .. } => Some(workflow),
+            Error::NoWorkflows
+            | Error::LogicalIdClash { .. }
+            | Error::Options { .. }
+            | Error::Serialize { .. }
+            | Error::Write { .. } => None,
+        }
+    }
 }

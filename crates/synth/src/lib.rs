@@ -5,7 +5,7 @@
 //! child machine through `${...}` placeholders ([`ocflow_protocol::placeholders`]). Synthesis
 //! scans each machine ([`Usage`]), fills every placeholder through `DefinitionSubstitutions`
 //! and gives each machine a role allowing exactly the targets of its Task states. Shared
-//! resources (task functions, starter, tracker, API, queues, the executions table) are the
+//! resources (task functions, starter, tracker, queues, the executions table) are the
 //! same for every deployment; worker queues and EVENT sinks follow what the machines use.
 //!
 //! ```
@@ -45,28 +45,6 @@ use ocflow_protocol::placeholders;
 pub use error::Error;
 pub use usage::{Function, Placeholder, Queue, Usage};
 pub use workflow::{OPTIONS_FILE, SynthWorkflow, WorkflowOptions};
-
-/// Names of the executions table's keys and indexes; the `aws` crate reads and writes the
-/// table with these (see `infra/README.md`).
-pub mod execution_table {
-    /// Partition key: the Conductor workflowId (= the Step Functions execution name).
-    pub const PARTITION_KEY: &str = "workflowId";
-    /// Workflow name attribute; partition key of [`BY_NAME_STATUS`].
-    pub const NAME_KEY: &str = "workflowName";
-    /// `<STATUS>#<RFC 3339 start time>`; sort key of [`BY_NAME_STATUS`], so one query lists a
-    /// workflow's executions of one status, newest last.
-    pub const STATUS_START_KEY: &str = "statusStartTime";
-    /// Correlation id attribute; partition key of [`BY_CORRELATION`].
-    pub const CORRELATION_KEY: &str = "correlationId";
-    /// RFC 3339 start time; sort key of [`BY_CORRELATION`].
-    pub const START_KEY: &str = "startTime";
-    /// Epoch seconds after which DynamoDB deletes the row.
-    pub const TTL_ATTRIBUTE: &str = "expiresAt";
-    /// Index by workflow name, then status and start time.
-    pub const BY_NAME_STATUS: &str = "byNameStatus";
-    /// Index by correlation id, then start time.
-    pub const BY_CORRELATION: &str = "byCorrelation";
-}
 
 /// Deployment-wide choices.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -42,11 +42,13 @@ impl LogicalIds {
     }
 }
 
-/// The `Fn::Sub` text of a state machine's name: `<stack>-<sanitised workflow name>`. Machines
+/// The `Fn::Sub` text of a state machine's name: `<stack>-<name part>`, the naming convention
+/// of `ocflow_control::deployment::state_machine_name` with the stack name as prefix. Machines
 /// have predictable names so that ARNs can be written without `Ref` (no dependency cycles
-/// between workflows that start each other) and so functions find them from a prefix.
-pub fn state_machine_name(machine: &str) -> String {
-    format!("${{AWS::StackName}}-{machine}")
+/// between workflows that start each other) and so the starter and tracker find them from
+/// the prefix.
+pub fn state_machine_name(name_part: &str) -> String {
+    ocflow_control::deployment::state_machine_name("${AWS::StackName}", name_part)
 }
 
 /// The `Fn::Sub` text of the ARN prefix every state machine of the stack shares.
@@ -57,14 +59,6 @@ pub const STATE_MACHINE_ARN_PREFIX: &str =
 pub fn worker_queue_name(task_type: &str) -> String {
     format!("${{AWS::StackName}}-worker-{task_type}")
 }
-
-/// The `Fn::Sub` text of the URL prefix of worker queues (the task type completes it).
-pub const WORKER_QUEUE_URL_PREFIX: &str =
-    "https://sqs.${AWS::Region}.${AWS::URLSuffix}/${AWS::AccountId}/${AWS::StackName}-worker-";
-
-/// The `Fn::Sub` text of the ARN pattern matching every worker queue.
-pub const WORKER_QUEUE_ARN_PATTERN: &str =
-    "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:${AWS::StackName}-worker-*";
 
 #[cfg(test)]
 mod tests {

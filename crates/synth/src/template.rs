@@ -7,15 +7,16 @@ use std::collections::BTreeMap;
 use ocflow_asl::ExecutionType;
 use serde_json::{Map, Value, json};
 
+use crate::SynthOptions;
 use crate::names::{self, LogicalIds};
 use crate::usage::{DEFAULT_BUS, Function, Placeholder, Queue, Usage};
-use crate::{SynthOptions, execution_table};
+use ocflow_control::deployment::{self, env, table as schema};
 
 /// One workflow as the template sees it.
 pub(crate) struct Planned<'a> {
     /// The Conductor name.
     pub name: &'a str,
-    /// The sanitised name: state machine name suffix, file stem, placeholder suffix.
+    /// The sanitised name (`A-Z a-z 0-9 _`): file stem and placeholder suffix.
     pub machine: String,
     /// Logical id stem (`OrderFulfillment`).
     pub id: String,
@@ -33,6 +34,8 @@ pub(crate) struct Plan<'a> {
     pub event_topics: BTreeMap<String, String>,
     pub event_buses: BTreeMap<String, String>,
     pub functions: Vec<Function>,
+    /// Sanitised name → the state machine name part (`ocflow_control::deployment`).
+    pub machine_names: BTreeMap<String, String>,
 }
 
 impl<'a> Plan<'a> {
@@ -47,6 +50,10 @@ impl<'a> Plan<'a> {
             event_topics: BTreeMap::new(),
             event_buses: BTreeMap::new(),
             functions: Function::SHARED.to_vec(),
+            machine_names: workflows
+                .iter()
+                .map(|w| (w.machine.clone(), deployment::machine_name_part(w.name)))
+                .collect(),
         };
         for workflow in &workflows {
             for placeholder in &workflow.usage.placeholders {
@@ -67,12 +74,6 @@ impl<'a> Plan<'a> {
                         let id = ids.claim("EventBus", name, "")?;
                         plan.event_buses.insert(name.clone(), id);
                     }
-                    Placeholder::Function(Function::EventTask)
-                        if !plan.functions.contains(&Function::EventTask) =>
-                    {
-                        // After the other task functions, before starter, tracker and API.
-                        plan.functions.insert(2, Function::EventTask);
-                    }
                     _ => {}
                 }
             }
@@ -80,13 +81,30 @@ impl<'a> Plan<'a> {
         plan.workflows = workflows;
         Ok(plan)
     }
+
+    /// The `Fn::Sub` text of the name of the machine of sanitised workflow name `machine`.
+    fn machine_name(&self, machine: &str) -> String {
+        names::state_machine_name(
+            self.machine_names
+                .get(machine)
+                .map_or(machine, String::as_str),
+        )
+    }
+
+    /// The `Fn::Sub` text of the ARN of the machine of sanitised workflow name `machine`.
+    fn machine_arn(&self, machine: &str) -> String {
+        let part = self
+            .machine_names
+            .get(machine)
+            .map_or(machine, String::as_str);
+        format!("{}{part}", names::STATE_MACHINE_ARN_PREFIX)
+    }
 }
 
 /// Template parameters, by logical name.
 mod param {
     pub const ENVIRONMENT: &str = "EnvironmentName";
     pub const REGISTRY: &str = "ServiceRegistry";
-    pub const REGISTRY_SOURCE: &str = "ServiceRegistrySource";
     pub const LOG_RETENTION: &str = "LogRetentionDays";
     pub const SFN_LOG_LEVEL: &str = "StateMachineLogLevel";
     pub const SFN_LOG_DATA: &str = "StateMachineLogExecutionData";
@@ -98,11 +116,12 @@ mod cond {
     pub const SFN_LOGGING: &str = "StateMachineLoggingOn";
     pub const SFN_LOG_DATA: &str = "StateMachineLogExecutionDataOn";
     pub const TRACING: &str = "TracingOn";
-    pub const REGISTRY_SSM: &str = "ServiceRegistryInSsm";
-    pub const REGISTRY_S3: &str = "ServiceRegistryInS3";
+    pub const REGISTRY: &str = "ServiceRegistrySet";
 }
 
 const TABLE: &str = "ExecutionsTable";
+/// The variable the http-task function reads the service registry JSON from.
+const REGISTRY_VARIABLE: &str = "OCFLOW_REGISTRY";
 const START_QUEUE: &str = "StartQueue";
 const START_DLQ: &str = "StartDeadLetterQueue";
 const EXTERNAL_QUEUE: &str = "ExternalTaskQueue";
@@ -262,14 +281,8 @@ fn parameters() -> Value {
         param::REGISTRY: {
             "Type": "String",
             "Default": "",
-            "AllowedPattern": "^$|^/[A-Za-z0-9_./-]+$|^s3://[^/]+/.+$",
-            "Description": "Where the http-task function reads the OCF service registry: an SSM parameter name (/ocflow/registry) or an S3 URI (s3://bucket/key); empty for none.",
-        },
-        param::REGISTRY_SOURCE: {
-            "Type": "String",
-            "Default": "none",
-            "AllowedValues": ["none", "ssm", "s3"],
-            "Description": "What ServiceRegistry names; the http-task role may read exactly that.",
+            "AllowedPattern": "^$|^/[A-Za-z0-9_./-]+$",
+            "Description": "SSM parameter (String, /ocflow/registry) holding the OCF service registry JSON, given to the http-task function as OCFLOW_REGISTRY at deploy time; empty for none.",
         },
         param::LOG_RETENTION: {
             "Type": "Number",
@@ -304,15 +317,26 @@ fn conditions() -> Value {
         cond::SFN_LOGGING: { "Fn::Not": [equals(param::SFN_LOG_LEVEL, "OFF")] },
         cond::SFN_LOG_DATA: equals(param::SFN_LOG_DATA, "true"),
         cond::TRACING: equals(param::TRACING, "true"),
-        cond::REGISTRY_SSM: equals(param::REGISTRY_SOURCE, "ssm"),
-        cond::REGISTRY_S3: equals(param::REGISTRY_SOURCE, "s3"),
+        cond::REGISTRY: { "Fn::Not": [equals(param::REGISTRY, "")] },
     })
 }
 
 fn shared_resources(plan: &Plan<'_>, resources: &mut Map<String, Value>) {
-    use execution_table as t;
-    let string = |name: &str| json!({ "AttributeName": name, "AttributeType": "S" });
     let key = |name: &str, kind: &str| json!({ "AttributeName": name, "KeyType": kind });
+    let definitions: Vec<Value> = schema::key_attributes()
+        .iter()
+        .map(|k| json!({ "AttributeName": k.attribute, "AttributeType": k.key_type.code() }))
+        .collect();
+    let indexes: Vec<Value> = schema::INDEXES
+        .iter()
+        .map(|index| {
+            json!({
+                "IndexName": index.name,
+                "KeySchema": [key(index.partition.attribute, "HASH"), key(index.sort.attribute, "RANGE")],
+                "Projection": { "ProjectionType": "ALL" },
+            })
+        })
+        .collect();
     resources.insert(
         TABLE.into(),
         json!({
@@ -322,27 +346,10 @@ fn shared_resources(plan: &Plan<'_>, resources: &mut Map<String, Value>) {
             "UpdateReplacePolicy": "Retain",
             "Properties": {
                 "BillingMode": "PAY_PER_REQUEST",
-                "AttributeDefinitions": [
-                    string(t::PARTITION_KEY),
-                    string(t::NAME_KEY),
-                    string(t::STATUS_START_KEY),
-                    string(t::CORRELATION_KEY),
-                    string(t::START_KEY),
-                ],
-                "KeySchema": [key(t::PARTITION_KEY, "HASH")],
-                "GlobalSecondaryIndexes": [
-                    {
-                        "IndexName": t::BY_NAME_STATUS,
-                        "KeySchema": [key(t::NAME_KEY, "HASH"), key(t::STATUS_START_KEY, "RANGE")],
-                        "Projection": { "ProjectionType": "ALL" },
-                    },
-                    {
-                        "IndexName": t::BY_CORRELATION,
-                        "KeySchema": [key(t::CORRELATION_KEY, "HASH"), key(t::START_KEY, "RANGE")],
-                        "Projection": { "ProjectionType": "ALL" },
-                    },
-                ],
-                "TimeToLiveSpecification": { "AttributeName": t::TTL_ATTRIBUTE, "Enabled": true },
+                "AttributeDefinitions": definitions,
+                "KeySchema": [key(schema::PARTITION_KEY.attribute, "HASH")],
+                "GlobalSecondaryIndexes": indexes,
+                "TimeToLiveSpecification": { "AttributeName": schema::TTL_ATTRIBUTE, "Enabled": true },
                 "PointInTimeRecoverySpecification": { "PointInTimeRecoveryEnabled": true },
                 "SSESpecification": { "SSEEnabled": true },
             },
@@ -416,8 +423,6 @@ fn function_resources(
     let id = function.logical_id();
     let log_group_id = format!("{id}LogGroup");
     let role_id = format!("{id}Role");
-    let table = || r(TABLE);
-    let machine_prefix = || sub(names::STATE_MACHINE_ARN_PREFIX);
 
     let mut environment = Map::new();
     environment.insert("OCFLOW_ENVIRONMENT".into(), r(param::ENVIRONMENT));
@@ -425,44 +430,23 @@ fn function_resources(
         &["logs:CreateLogStream", "logs:PutLogEvents"],
         vec![get_att(&log_group_id, "Arn")],
     )];
-    let mut extra_policies = Vec::new();
     let mut properties = Map::new();
     match function {
         Function::HttpTask => {
-            environment.insert("OCFLOW_REGISTRY_LOCATION".into(), r(param::REGISTRY));
-            extra_policies.push(if_(
-                cond::REGISTRY_SSM,
-                policy(
-                    "registry",
-                    vec![allow(
-                        &["ssm:GetParameter"],
-                        vec![sub(format!(
-                            "arn:${{AWS::Partition}}:ssm:${{AWS::Region}}:${{AWS::AccountId}}:parameter${{{}}}",
-                            param::REGISTRY
-                        ))],
-                    )],
+            // A dynamic reference: CloudFormation reads the parameter at deploy time, so the
+            // function needs no SSM permission (redeploy after changing the registry).
+            environment.insert(
+                REGISTRY_VARIABLE.into(),
+                if_(
+                    cond::REGISTRY,
+                    sub(format!("{{{{resolve:ssm:${{{}}}}}}}", param::REGISTRY)),
+                    no_value(),
                 ),
-                no_value(),
-            ));
-            extra_policies.push(if_(
-                cond::REGISTRY_S3,
-                policy(
-                    "registry",
-                    vec![allow(
-                        &["s3:GetObject"],
-                        vec![json!({ "Fn::Sub": [
-                            "arn:${AWS::Partition}:s3:::${Object}",
-                            { "Object": { "Fn::Select": [1, { "Fn::Split": ["s3://", r(param::REGISTRY)] }] } },
-                        ] })],
-                    )],
-                ),
-                no_value(),
-            ));
+            );
         }
-        Function::ScriptTask | Function::EventTask => {}
+        Function::ScriptTask => {}
         Function::Starter => {
-            environment.insert("OCFLOW_TABLE_NAME".into(), table());
-            environment.insert("OCFLOW_STATE_MACHINE_ARN_PREFIX".into(), machine_prefix());
+            control_environment(plan, &mut environment);
             statements.push(allow(
                 &[
                     "sqs:ReceiveMessage",
@@ -499,8 +483,7 @@ fn function_resources(
             );
         }
         Function::Tracker => {
-            environment.insert("OCFLOW_TABLE_NAME".into(), table());
-            environment.insert("OCFLOW_STATE_MACHINE_ARN_PREFIX".into(), machine_prefix());
+            control_environment(plan, &mut environment);
             statements.push(allow(&["states:DescribeExecution"], vec![executions_arn()]));
             statements.push(allow(
                 &[
@@ -512,70 +495,10 @@ fn function_resources(
                 table_arns(),
             ));
         }
-        Function::Api => {
-            environment.insert("OCFLOW_TABLE_NAME".into(), table());
-            environment.insert("OCFLOW_STATE_MACHINE_ARN_PREFIX".into(), machine_prefix());
-            environment.insert("OCFLOW_START_QUEUE_URL".into(), r(START_QUEUE));
-            environment.insert("OCFLOW_EXTERNAL_TASK_QUEUE_URL".into(), r(EXTERNAL_QUEUE));
-            environment.insert(
-                "OCFLOW_WORKER_QUEUE_URL_PREFIX".into(),
-                sub(names::WORKER_QUEUE_URL_PREFIX),
-            );
-            statements.push(allow(
-                &["states:StartExecution"],
-                vec![state_machines_arn()],
-            ));
-            statements.push(allow(
-                &[
-                    "states:DescribeExecution",
-                    "states:StopExecution",
-                    "states:GetExecutionHistory",
-                ],
-                vec![executions_arn()],
-            ));
-            // Task-token calls name no resource type in IAM: AWS requires "*" for them.
-            statements.push(allow(
-                &[
-                    "states:SendTaskSuccess",
-                    "states:SendTaskFailure",
-                    "states:SendTaskHeartbeat",
-                ],
-                vec![json!("*")],
-            ));
-            statements.push(allow(
-                &["sqs:SendMessage"],
-                vec![get_att(START_QUEUE, "Arn")],
-            ));
-            let mut polled = vec![get_att(EXTERNAL_QUEUE, "Arn")];
-            if !plan.worker_queues.is_empty() {
-                polled.push(sub(names::WORKER_QUEUE_ARN_PATTERN));
-            }
-            statements.push(allow(
-                &[
-                    "sqs:ReceiveMessage",
-                    "sqs:DeleteMessage",
-                    "sqs:ChangeMessageVisibility",
-                    "sqs:GetQueueAttributes",
-                ],
-                polled,
-            ));
-            statements.push(allow(
-                &[
-                    "dynamodb:GetItem",
-                    "dynamodb:PutItem",
-                    "dynamodb:UpdateItem",
-                    "dynamodb:DeleteItem",
-                    "dynamodb:Query",
-                ],
-                table_arns(),
-            ));
-            properties.insert("FunctionUrlConfig".into(), json!({ "AuthType": "AWS_IAM" }));
-        }
     }
 
     resources.insert(log_group_id.clone(), log_group(true));
     let mut policies = vec![policy("function", statements)];
-    policies.extend(extra_policies);
     policies.push(xray_policy(false));
     resources.insert(
         role_id.clone(),
@@ -608,6 +531,25 @@ fn function_resources(
             "Properties": all,
         }),
     );
+}
+
+/// The environment the starter and tracker read (`ocflow_control::deployment::env`): the table
+/// and the state machine naming convention of [`names::state_machine_name`].
+fn control_environment(plan: &Plan<'_>, environment: &mut Map<String, Value>) {
+    environment.insert(env::EXECUTIONS_TABLE.into(), r(TABLE));
+    environment.insert(
+        env::STATE_MACHINE_ARN_PREFIX.into(),
+        sub(names::STATE_MACHINE_ARN_PREFIX.trim_end_matches('-')),
+    );
+    let express: Vec<&str> = plan
+        .workflows
+        .iter()
+        .filter(|w| w.execution_type == ExecutionType::Express)
+        .map(|w| w.name)
+        .collect();
+    if !express.is_empty() {
+        environment.insert(env::EXPRESS_WORKFLOWS.into(), json!(express.join(",")));
+    }
 }
 
 fn tracker_triggers(resources: &mut Map<String, Value>, options: &SynthOptions) {
@@ -664,9 +606,7 @@ fn substitution(plan: &Plan<'_>, placeholder: &Placeholder) -> Value {
         Placeholder::Function(function) => get_att(function.logical_id(), "Arn"),
         Placeholder::ExternalTaskQueue => r(EXTERNAL_QUEUE),
         Placeholder::WorkerQueue(name) => r(&plan.worker_queues[name]),
-        Placeholder::StateMachine(name) => {
-            sub(format!("{}{name}", names::STATE_MACHINE_ARN_PREFIX))
-        }
+        Placeholder::StateMachine(name) => sub(plan.machine_arn(name)),
         Placeholder::EventQueue(name) => r(&plan.event_queues[name]),
         Placeholder::EventTopic(name) => r(&plan.event_topics[name]),
         Placeholder::EventBus(name) => match plan.event_buses.get(name) {
@@ -713,7 +653,7 @@ fn machine_statements(plan: &Plan<'_>, usage: &Usage) -> Vec<Value> {
         let resources = usage
             .starts
             .keys()
-            .map(|child| sub(format!("{}{child}", names::STATE_MACHINE_ARN_PREFIX)))
+            .map(|child| sub(plan.machine_arn(child)))
             .collect();
         statements.push(allow(&["states:StartExecution"], resources));
     }
@@ -726,7 +666,13 @@ fn machine_statements(plan: &Plan<'_>, usage: &Usage) -> Vec<Value> {
         let executions = names::STATE_MACHINE_ARN_PREFIX.replace(":stateMachine:", ":execution:");
         let resources = synced
             .iter()
-            .map(|child| sub(format!("{executions}{child}:*")))
+            .map(|child| {
+                let part = plan
+                    .machine_names
+                    .get(*child)
+                    .map_or(child.as_str(), String::as_str);
+                sub(format!("{executions}{part}:*"))
+            })
             .collect();
         statements.push(allow(
             &["states:DescribeExecution", "states:StopExecution"],
@@ -800,7 +746,7 @@ fn workflow_resources(plan: &Plan<'_>, workflow: &Planned<'_>, resources: &mut M
     log_group["Condition"] = json!(cond::SFN_LOGGING);
     log_group["Properties"]["LogGroupName"] = sub(format!(
         "/aws/vendedlogs/states/{}",
-        names::state_machine_name(&workflow.machine)
+        plan.machine_name(&workflow.machine)
     ));
     // Move `Condition` before `Properties` for readability.
     let log_group = reorder(log_group, &["Type", "Condition", "Properties"]);
@@ -813,10 +759,7 @@ fn workflow_resources(plan: &Plan<'_>, workflow: &Planned<'_>, resources: &mut M
         .map(|p| (p.key(), substitution(plan, p)))
         .collect();
     let mut properties = Map::new();
-    properties.insert(
-        "Name".into(),
-        sub(names::state_machine_name(&workflow.machine)),
-    );
+    properties.insert("Name".into(), sub(plan.machine_name(&workflow.machine)));
     properties.insert(
         "Type".into(),
         json!(match workflow.execution_type {
@@ -875,13 +818,6 @@ fn outputs(plan: &Plan<'_>) -> Value {
     let output =
         |description: String, value: Value| json!({ "Description": description, "Value": value });
     let mut out = Map::new();
-    out.insert(
-        "ApiUrl".into(),
-        output(
-            "URL of the Conductor-compatible API (IAM auth: sign requests with SigV4)".into(),
-            get_att("ApiFunctionUrl", "FunctionUrl"),
-        ),
-    );
     out.insert(
         "StartQueueUrl".into(),
         output("Queue that starts workflows".into(), r(START_QUEUE)),

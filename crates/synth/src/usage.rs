@@ -17,24 +17,19 @@ pub enum Function {
     HttpTask,
     /// Runs INLINE (JavaScript) and JSON_JQ_TRANSFORM tasks.
     ScriptTask,
-    /// Delivers EVENT tasks; deployed only when a workflow uses it.
-    EventTask,
     /// Starts executions from the start queue.
     Starter,
     /// Records execution status changes and reconciles stuck rows.
     Tracker,
-    /// The Conductor-compatible REST API.
-    Api,
 }
 
 impl Function {
     /// Functions every deployment has, in template order.
-    pub const SHARED: [Function; 5] = [
+    pub const SHARED: [Function; 4] = [
         Function::HttpTask,
         Function::ScriptTask,
         Function::Starter,
         Function::Tracker,
-        Function::Api,
     ];
 
     /// The folder under `functions/` holding the function's crate.
@@ -42,10 +37,8 @@ impl Function {
         match self {
             Function::HttpTask => "http-task",
             Function::ScriptTask => "script-task",
-            Function::EventTask => "event-task",
             Function::Starter => "starter",
             Function::Tracker => "tracker",
-            Function::Api => "api",
         }
     }
 
@@ -54,10 +47,8 @@ impl Function {
         match self {
             Function::HttpTask => "HttpTaskFunction",
             Function::ScriptTask => "ScriptTaskFunction",
-            Function::EventTask => "EventTaskFunction",
             Function::Starter => "StarterFunction",
             Function::Tracker => "TrackerFunction",
-            Function::Api => "ApiFunction",
         }
     }
 }
@@ -90,9 +81,6 @@ impl Placeholder {
         }
         if fixed(placeholders::SCRIPT_TASK_FUNCTION) {
             return Some(Placeholder::Function(Function::ScriptTask));
-        }
-        if fixed(placeholders::EVENT_TASK_FUNCTION) {
-            return Some(Placeholder::Function(Function::EventTask));
         }
         if fixed(placeholders::EXTERNAL_TASK_QUEUE_URL) {
             return Some(Placeholder::ExternalTaskQueue);
@@ -362,6 +350,13 @@ fn collect_placeholders(
     match value {
         Value::String(text) => {
             for key in keys_in(text) {
+                if placeholders::key(placeholders::EVENT_TASK_FUNCTION) == Some(key) {
+                    return Err(Error::FunctionNotDeployed {
+                        workflow: workflow.to_owned(),
+                        pointer: pointer.clone(),
+                        key: key.to_owned(),
+                    });
+                }
                 let placeholder =
                     Placeholder::from_key(key).ok_or_else(|| Error::UnknownPlaceholder {
                         workflow: workflow.to_owned(),
@@ -424,7 +419,6 @@ mod tests {
         for key in [
             "HttpTaskFunctionArn",
             "ScriptTaskFunctionArn",
-            "EventTaskFunctionArn",
             "ExternalTaskQueueUrl",
             "WorkerQueueUrl_send_email",
             "StateMachineArn_payment",

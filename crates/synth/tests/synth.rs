@@ -1,5 +1,5 @@
-//! Synthesis of the fixture machines (compiled-like ASL, one per example workflow): the
-//! template snapshot, least privilege of every role, and cfn-lint.
+//! Synthesis of the example workflows as the compiler compiles them: the template snapshot,
+//! least privilege of every role, and cfn-lint.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -9,22 +9,30 @@ use ocflow_asl::{ExecutionType, StateMachine};
 use ocflow_synth::{Error, SynthOptions, SynthOutput, SynthWorkflow, WorkflowOptions, synthesize};
 use serde_json::Value;
 
+/// The workflows of `workflows/`, compiled, each child once; `price_quote` deployed as Express.
 fn fixtures() -> Vec<SynthWorkflow> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../workflows");
+    let env = ocflow_local::defs::load_env(Some(&dir));
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
-        .map(|entry| entry.unwrap().path())
+        .map(|entry| entry.unwrap().path().join("workflow.json"))
+        .filter(|file| file.is_file())
         .collect();
     files.sort();
-    files
-        .iter()
-        .map(|path| {
-            let name = path.file_name().unwrap().to_str().unwrap();
-            let name = name.strip_suffix(".asl.json").unwrap();
-            let machine: StateMachine =
-                serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-            let mut workflow = SynthWorkflow::new(name, machine);
-            if name == "price-quote" {
+    let mut machines = std::collections::BTreeMap::new();
+    for file in files {
+        let (def, _) = ocflow_local::defs::load_workflow(&file).unwrap();
+        let compiled = ocflow_compiler::compile(&def, &env).unwrap();
+        for child in compiled.children.values() {
+            machines.insert(child.name.clone(), child.machine.clone());
+        }
+        machines.insert(compiled.name, compiled.machine);
+    }
+    machines
+        .into_iter()
+        .map(|(name, machine)| {
+            let mut workflow = SynthWorkflow::new(name.as_str(), machine);
+            if name == "price_quote" {
                 workflow.options = WorkflowOptions {
                     execution_type: ExecutionType::Express,
                 };
@@ -51,6 +59,7 @@ fn template_snapshot() {
         files,
         [
             "statemachines/checkout.asl.json",
+            "statemachines/order_approval.asl.json",
             "statemachines/order_fulfillment.asl.json",
             "statemachines/payment.asl.json",
             "statemachines/price_quote.asl.json",
@@ -155,7 +164,7 @@ fn no_wildcard_except_where_aws_requires_it() {
     let roles = resources_of(&template, "AWS::IAM::Role");
     assert_eq!(
         roles.len(),
-        5 + 5,
+        ocflow_synth::Function::SHARED.len() + fixtures().len(),
         "one role per function and per state machine"
     );
     for (id, role) in roles {
@@ -224,7 +233,7 @@ fn each_machine_role_allows_exactly_what_its_definition_targets() {
     let output = synthesized();
     let template = parse_template(&output);
     let machines = resources_of(&template, "AWS::Serverless::StateMachine");
-    assert_eq!(machines.len(), 5);
+    assert_eq!(machines.len(), fixtures().len());
     for (id, machine) in machines {
         let properties = &machine["Properties"];
         let file = properties["DefinitionUri"].as_str().unwrap();
@@ -284,10 +293,14 @@ fn child_machines_and_worker_queues_are_substituted() {
         template["Resources"]["PaymentStateMachine"]["Properties"]["Name"]["Fn::Sub"],
         "${AWS::StackName}-payment"
     );
-    let order = &template["Resources"]["OrderFulfillmentStateMachine"]["Properties"];
+    let order = &template["Resources"]["OrderApprovalStateMachine"]["Properties"];
     assert_eq!(
         order["DefinitionSubstitutions"]["WorkerQueueUrl_pack_order"]["Ref"],
         "WorkerQueuePackOrder"
+    );
+    assert_eq!(
+        order["DefinitionSubstitutions"]["WorkerQueueUrl_review_order"]["Ref"],
+        "WorkerQueueReviewOrder"
     );
     let queue = &template["Resources"]["WorkerQueuePackOrder"]["Properties"];
     assert_eq!(
@@ -309,13 +322,13 @@ fn single(name: &str, definition: &str) -> SynthWorkflow {
 fn express_machines_that_wait_are_refused() {
     let mut workflow = fixtures()
         .into_iter()
-        .find(|w| w.name == "shipment-tracking")
+        .find(|w| w.name == "order_approval")
         .unwrap();
     workflow.options.execution_type = ExecutionType::Express;
     let err = synthesize(&[workflow], &SynthOptions::default()).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "workflow `shipment-tracking` is EXPRESS but /States/confirm/Resource uses `arn:aws:states:::sqs:sendMessage.waitForTaskToken`, which only STANDARD machines support"
+        "workflow `order_approval` is EXPRESS but /States/review/Resource uses `arn:aws:states:::sqs:sendMessage.waitForTaskToken`, which only STANDARD machines support"
     );
 }
 
@@ -427,7 +440,7 @@ fn cfn_lint_finds_nothing() {
 }
 
 #[test]
-fn event_sinks_and_the_event_function_become_stack_resources() {
+fn event_sinks_become_stack_resources() {
     let definition = r#"{
       "QueryLanguage": "JSONata",
       "StartAt": "queue",
@@ -436,9 +449,7 @@ fn event_sinks_and_the_event_function_become_stack_resources() {
                   "Arguments": {"QueueUrl": "${EventQueueUrl_orders_v1}", "MessageBody": {}}, "Next": "bus"},
         "bus": {"Type": "Task", "Resource": "arn:aws:states:::events:putEvents",
                 "Arguments": {"Entries": [{"EventBusName": "${EventBusArn_audit}", "Source": "s", "DetailType": "d", "Detail": {}},
-                                          {"Source": "s", "DetailType": "d", "Detail": {}}]}, "Next": "fn"},
-        "fn": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
-               "Arguments": {"FunctionName": "${EventTaskFunctionArn}", "Payload": {}}, "End": true}
+                                          {"Source": "s", "DetailType": "d", "Detail": {}}]}, "End": true}
       }
     }"#;
     let mut workflow = single("notify", definition);
@@ -448,10 +459,6 @@ fn event_sinks_and_the_event_function_become_stack_resources() {
     let resources = &template["Resources"];
     assert_eq!(resources["EventQueueOrdersV1"]["Type"], "AWS::SQS::Queue");
     assert_eq!(resources["EventBusAudit"]["Type"], "AWS::Events::EventBus");
-    assert_eq!(
-        resources["EventTaskFunction"]["Properties"]["CodeUri"],
-        "../../functions/event-task"
-    );
     let role = grants(&resources["NotifyStateMachineRole"]);
     let put: BTreeSet<&str> = role
         .iter()
@@ -470,4 +477,33 @@ fn event_sinks_and_the_event_function_become_stack_resources() {
         "${EventQueueOrdersV1.Arn}".to_owned()
     )));
     assert_lint_clean(&output);
+}
+
+#[test]
+fn only_functions_that_exist_are_deployed() {
+    let output = synthesized();
+    let template = parse_template(&output);
+    let functions = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../functions");
+    let mut deployed = Vec::new();
+    for (id, function) in resources_of(&template, "AWS::Serverless::Function") {
+        let code = function["Properties"]["CodeUri"].as_str().unwrap();
+        let dir = code.strip_prefix("../../functions/").unwrap();
+        assert!(
+            functions.join(dir).join("Cargo.toml").is_file(),
+            "{id}: {code}"
+        );
+        deployed.push(dir);
+    }
+    assert_eq!(deployed, ["http-task", "script-task", "starter", "tracker"]);
+
+    let event_function = r#"{"QueryLanguage": "JSONata", "StartAt": "fn", "States": {"fn": {
+        "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+        "Arguments": {"FunctionName": "${EventTaskFunctionArn}", "Payload": {}}, "End": true}}}"#;
+    let err = synthesize(
+        &[single("notify", event_function)],
+        &SynthOptions::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::FunctionNotDeployed { .. }), "{err}");
+    assert_eq!(err.workflow(), Some("notify"));
 }
