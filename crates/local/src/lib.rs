@@ -84,6 +84,14 @@ pub enum Error {
         /// The compiler's diagnostics.
         messages: Vec<String>,
     },
+    /// A workflow definition is invalid; one message per error.
+    #[error("workflow '{name}' is invalid: {}", messages.join("; "))]
+    Invalid {
+        /// The workflow.
+        name: String,
+        /// The validator's errors.
+        messages: Vec<String>,
+    },
     /// This host was opened without worker queues (a one-shot run).
     #[error("this host has no worker queues; open it with `worker_queues` set")]
     NoWorkerQueues,
@@ -145,6 +153,7 @@ pub struct PublishedEvent {
 pub struct LocalHost {
     engine: Engine,
     events: Arc<Mutex<Vec<PublishedEvent>>>,
+    store: Arc<SqliteStore>,
     catalog: Catalog,
     queues: Option<WorkerQueues>,
     definitions: CompileEnv,
@@ -154,10 +163,10 @@ impl LocalHost {
     /// Opens the store and wires the handlers.
     pub fn open(options: LocalOptions) -> Result<LocalHost, Error> {
         http::install_tls_provider();
-        let store = match &options.db {
+        let store = Arc::new(match &options.db {
             Some(path) => SqliteStore::open(path)?,
             None => SqliteStore::in_memory()?,
-        };
+        });
         let http_context = Arc::new(
             HttpContext::builder()
                 .registry(options.registry.clone())
@@ -188,7 +197,7 @@ impl LocalHost {
                 queues: queues.clone(),
             }));
         let engine = Engine::builder()
-            .store(Arc::new(store))
+            .store(Arc::clone(&store) as Arc<dyn ocflow_engine::store::ExecutionStore>)
             .clock(options.clock)
             .invoker(Arc::new(invoker))
             .substitutions(fixed_substitutions())
@@ -196,6 +205,7 @@ impl LocalHost {
         Ok(LocalHost {
             engine,
             events,
+            store,
             catalog: Catalog::new(tables),
             queues,
             definitions: options.definitions,
@@ -256,6 +266,11 @@ impl LocalHost {
         &self.engine
     }
 
+    /// The execution store, for search and counts.
+    pub fn store(&self) -> &SqliteStore {
+        &self.store
+    }
+
     /// The registered definitions.
     pub fn catalog(&self) -> &Catalog {
         &self.catalog
@@ -268,8 +283,19 @@ impl LocalHost {
 
     /// Compiles a workflow definition against the registered definitions (and
     /// [`LocalOptions::definitions`]), registers its machines, and keeps the definition. A
-    /// definition that does not compile is neither registered nor kept.
+    /// definition that is invalid or does not compile is neither registered nor kept.
     pub fn register_definition(&self, def: &WorkflowDef) -> Result<CompiledWorkflow, Error> {
+        let errors: Vec<String> = ocflow_dsl::validate(def)
+            .iter()
+            .filter(|d| d.is_error())
+            .map(ToString::to_string)
+            .collect();
+        if !errors.is_empty() {
+            return Err(Error::Invalid {
+                name: def.name.clone(),
+                messages: errors,
+            });
+        }
         let mut env = self.catalog.compile_env(&self.definitions)?;
         env.add_workflow(def.clone());
         let compiled = compile(def, &env)?;

@@ -1,0 +1,238 @@
+//! [`WorkflowService`] for the embedded host.
+
+use std::time::Duration;
+
+use ocflow_control::starter::{NameSource, execution_name};
+use ocflow_control::worker::conductor_task;
+use ocflow_dsl::model::{TaskDef, WorkflowDef};
+use ocflow_engine::conductor::Workflow;
+use ocflow_engine::store::{ExecutionStatus, StoreError};
+use ocflow_engine::{Error as EngineError, StartOptions};
+use ocflow_local::{Error, LocalHost};
+use ocflow_store::ExecutionQuery;
+use serde_json::Value;
+
+use crate::error::ApiError;
+use crate::model::{
+    IdempotencyStrategy, SearchResult, StartWorkflowRequest, TaskUpdate, WorkflowSummary,
+};
+use crate::search::WorkflowSearch;
+use crate::service::{ApiResult, WorkflowService};
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        let message = e.to_string();
+        match e {
+            Error::Engine(engine) => match engine {
+                EngineError::UnknownMachine(_)
+                | EngineError::UnknownExecution(_)
+                | EngineError::UnknownToken => ApiError::not_found(message),
+                EngineError::AlreadyEnded(_) | EngineError::Store(StoreError::AlreadyExists(_)) => {
+                    ApiError::conflict(message)
+                }
+                EngineError::InputTooLarge { .. }
+                | EngineError::Definition { .. }
+                | EngineError::JsonPath { .. } => ApiError::bad_request(message),
+                _ => ApiError::internal(message),
+            },
+            Error::Compile { .. }
+            | Error::Invalid { .. }
+            | Error::Machine(_)
+            | Error::Result(_) => ApiError::bad_request(message),
+            Error::UnknownTask(_) => ApiError::not_found(message),
+            _ => ApiError::internal(message),
+        }
+    }
+}
+
+fn table(e: ocflow_local::TableError) -> ApiError {
+    ApiError::internal(e.to_string())
+}
+
+/// Conductor's status names as the engine's.
+fn execution_status(status: &str) -> ApiResult<ExecutionStatus> {
+    Ok(match status {
+        "RUNNING" => ExecutionStatus::Running,
+        "COMPLETED" => ExecutionStatus::Succeeded,
+        "FAILED" => ExecutionStatus::Failed,
+        "TIMED_OUT" => ExecutionStatus::TimedOut,
+        "TERMINATED" => ExecutionStatus::Aborted,
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "unknown workflow status '{other}'"
+            )));
+        }
+    })
+}
+
+impl WorkflowService for LocalHost {
+    async fn start(&self, request: StartWorkflowRequest) -> ApiResult<String> {
+        if let Some(version) = request.version {
+            let latest = self
+                .catalog()
+                .workflow(&request.name, None)
+                .map_err(table)?;
+            if latest.as_ref().is_some_and(|d| d.version() != version) {
+                return Err(ApiError::bad_request(format!(
+                    "workflow '{}' version {version}: only the latest registered version runs \
+                     locally",
+                    request.name
+                )));
+            }
+        }
+        let name = request
+            .idempotency_key
+            .as_deref()
+            .map(|key| execution_name(&request.name, NameSource::IdempotencyKey(key)));
+        let options = StartOptions {
+            name: name.clone(),
+            correlation_id: request.correlation_id,
+            parent: None,
+        };
+        match self.start(&request.name, Value::Object(request.input), options) {
+            Ok(id) => Ok(id),
+            Err(Error::Engine(EngineError::Store(StoreError::AlreadyExists(id)))) => {
+                match request.idempotency_strategy {
+                    IdempotencyStrategy::ReturnExisting => Ok(name.unwrap_or(id)),
+                    IdempotencyStrategy::Fail => Err(ApiError::conflict(format!(
+                        "a workflow with idempotency key '{}' exists already: {id}",
+                        request.idempotency_key.unwrap_or_default()
+                    ))),
+                }
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn workflow(&self, workflow_id: &str, include_tasks: bool) -> ApiResult<Workflow> {
+        let mut workflow = LocalHost::workflow(self, workflow_id)?;
+        if !include_tasks {
+            workflow.tasks.clear();
+        }
+        Ok(workflow)
+    }
+
+    async fn terminate(&self, workflow_id: &str, reason: &str) -> ApiResult<()> {
+        self.engine()
+            .stop(workflow_id, reason)
+            .await
+            .map_err(Error::from)?;
+        Ok(())
+    }
+
+    async fn search(&self, search: &WorkflowSearch) -> ApiResult<SearchResult<WorkflowSummary>> {
+        let query = ExecutionQuery {
+            machine: search.workflow_type.clone(),
+            status: search.status.as_deref().map(execution_status).transpose()?,
+            started_from: search.started_after.map(|t| t.saturating_add(1)),
+            started_before: search.started_before,
+            correlation_id: search.correlation_id.clone(),
+            parent_id: None,
+            limit: search.size,
+            offset: search.start,
+        };
+        let store_error = |e: ocflow_store::Error| ApiError::internal(e.to_string());
+        let found = self
+            .store()
+            .search_executions(&query)
+            .map_err(store_error)?;
+        let total = self
+            .store()
+            .search_executions(&ExecutionQuery {
+                limit: usize::MAX >> 1,
+                offset: 0,
+                ..query
+            })
+            .map_err(store_error)?
+            .len();
+        let mut results = Vec::with_capacity(found.len());
+        for summary in found {
+            let workflow = LocalHost::workflow(self, &summary.id)?;
+            results.push(WorkflowSummary::from(&workflow));
+        }
+        Ok(SearchResult {
+            total_hits: u64::try_from(total).unwrap_or(u64::MAX),
+            results,
+        })
+    }
+
+    async fn register_workflow(&self, def: WorkflowDef, overwrite: bool) -> ApiResult<()> {
+        let exists = self
+            .catalog()
+            .workflow(&def.name, Some(def.version()))
+            .map_err(table)?
+            .is_some();
+        if exists && !overwrite {
+            return Err(ApiError::conflict(format!(
+                "workflow '{}' version {} is registered already; use overwrite=true or PUT",
+                def.name,
+                def.version()
+            )));
+        }
+        self.register_definition(&def)?;
+        Ok(())
+    }
+
+    async fn workflow_def(&self, name: &str, version: Option<i64>) -> ApiResult<WorkflowDef> {
+        self.catalog()
+            .workflow(name, version)
+            .map_err(table)?
+            .ok_or_else(|| ApiError::not_found(format!("no workflow definition '{name}'")))
+    }
+
+    async fn workflow_defs(&self) -> ApiResult<Vec<WorkflowDef>> {
+        self.catalog().workflows().map_err(table)
+    }
+
+    async fn register_task_defs(&self, defs: Vec<TaskDef>) -> ApiResult<()> {
+        if let Some(unnamed) = defs.iter().position(|d| d.name.is_empty()) {
+            return Err(ApiError::bad_request(format!(
+                "task definition {unnamed} has no name"
+            )));
+        }
+        for def in &defs {
+            self.catalog().put_task_def(def).map_err(table)?;
+        }
+        Ok(())
+    }
+
+    async fn task_def(&self, name: &str) -> ApiResult<TaskDef> {
+        self.catalog()
+            .task_def(name)
+            .map_err(table)?
+            .ok_or_else(|| ApiError::not_found(format!("no task definition '{name}'")))
+    }
+
+    async fn task_defs(&self) -> ApiResult<Vec<TaskDef>> {
+        self.catalog().task_defs().map_err(table)
+    }
+
+    async fn remove_task_def(&self, name: &str) -> ApiResult<()> {
+        if self.catalog().remove_task_def(name).map_err(table)? {
+            Ok(())
+        } else {
+            Err(ApiError::not_found(format!("no task definition '{name}'")))
+        }
+    }
+
+    async fn poll(
+        &self,
+        task_type: &str,
+        worker_id: Option<&str>,
+        count: usize,
+        timeout: Duration,
+    ) -> ApiResult<Vec<Value>> {
+        let polled = self
+            .poll_tasks(task_type, count, worker_id, timeout)
+            .await?;
+        Ok(polled
+            .iter()
+            .map(|p| conductor_task(&p.message, &p.delivery))
+            .collect())
+    }
+
+    async fn update_task(&self, update: TaskUpdate) -> ApiResult<()> {
+        LocalHost::update_task(self, &update.task_id, &update.result)?;
+        Ok(())
+    }
+}
