@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 mod compile;
 mod graph;
 mod run;
+mod serve;
 mod synth;
 mod validate;
 
@@ -33,6 +34,8 @@ enum Command {
     #[allow(missing_docs)]
     Run(run::Args),
     #[allow(missing_docs)]
+    Serve(serve::Args),
+    #[allow(missing_docs)]
     Synth(synth::Args),
 }
 
@@ -43,6 +46,7 @@ fn main() -> ExitCode {
         Command::Compile(args) => compile::run(&args),
         Command::Graph(args) => graph::run(&args),
         Command::Run(args) => run::run(&args),
+        Command::Serve(args) => serve::run(&args),
         Command::Synth(args) => synth::run(&args),
     }
 }

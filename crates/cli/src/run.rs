@@ -148,7 +148,8 @@ fn read_input(args: &Args) -> Result<Value, String> {
     serde_json::from_str(&text).map_err(|e| format!("{origin} is not valid JSON: {e}"))
 }
 
-fn load_registry(file: Option<&PathBuf>) -> Result<Registry, String> {
+/// The registry from `--services`, or from the environment.
+pub(crate) fn load_registry(file: Option<&PathBuf>) -> Result<Registry, String> {
     match file {
         Some(file) => Registry::load(file).map_err(|e| e.to_string()),
         None => Registry::from_env(&ocflow_tasks::registry::ProcessEnv).map_err(|e| e.to_string()),
