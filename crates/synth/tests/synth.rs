@@ -507,3 +507,77 @@ fn only_functions_that_exist_are_deployed() {
     assert!(matches!(err, Error::FunctionNotDeployed { .. }), "{err}");
     assert_eq!(err.workflow(), Some("notify"));
 }
+
+/// `Fn::Sub` text with the pseudo parameters of a made-up stack filled in.
+fn resolve_sub(value: &Value) -> String {
+    let text = value["Fn::Sub"].as_str().or(value.as_str()).unwrap();
+    text.replace("${AWS::Partition}", "aws")
+        .replace("${AWS::Region}", "eu-west-1")
+        .replace("${AWS::AccountId}", "123456789012")
+        .replace("${AWS::StackName}", "shop")
+}
+
+#[test]
+fn starter_and_tracker_find_every_machine_and_the_table_the_template_creates() {
+    use ocflow_control::deployment::{env, table};
+    use ocflow_control::directory::{Directory, MachineKind, StateMachineResolver};
+
+    let template = parse_template(&synthesized());
+    let resources = &template["Resources"];
+    for function in ["StarterFunction", "TrackerFunction"] {
+        let variables = &resources[function]["Properties"]["Environment"]["Variables"];
+        assert_eq!(variables[env::EXECUTIONS_TABLE]["Ref"], "ExecutionsTable");
+        let var = |name: &str| {
+            let value = variables.get(name)?;
+            Some(resolve_sub(value))
+        };
+        let directory = Directory::from_env(var).unwrap();
+        for (id, machine) in resources_of(&template, "AWS::Serverless::StateMachine") {
+            let properties = &machine["Properties"];
+            let name = resolve_sub(&properties["Name"]);
+            let file = properties["DefinitionUri"].as_str().unwrap();
+            let workflow = fixtures()
+                .into_iter()
+                .find(|w| file == format!("statemachines/{}.asl.json", w.name))
+                .unwrap();
+            let target = directory.resolve(&workflow.name, None).unwrap();
+            assert_eq!(
+                target.state_machine_arn,
+                format!("arn:aws:states:eu-west-1:123456789012:stateMachine:{name}"),
+                "{function} {id}"
+            );
+            let express = properties["Type"] == "EXPRESS";
+            assert_eq!(target.kind == MachineKind::Express, express, "{id}");
+            assert_eq!(
+                directory.workflow_name(&target.state_machine_arn),
+                Some(workflow.name.clone())
+            );
+        }
+    }
+
+    // The table has the keys and indexes the aws adapter reads and writes.
+    let properties = &resources["ExecutionsTable"]["Properties"];
+    assert_eq!(
+        properties["KeySchema"][0]["AttributeName"],
+        table::attr::WORKFLOW_ID
+    );
+    let indexes: Vec<&str> = properties["GlobalSecondaryIndexes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["IndexName"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        indexes,
+        [
+            "byWorkflow",
+            "byStatus",
+            "byTrackedStatus",
+            "byCorrelationId"
+        ]
+    );
+    assert_eq!(
+        properties["TimeToLiveSpecification"]["AttributeName"],
+        "expiresAt"
+    );
+}
