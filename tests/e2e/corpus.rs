@@ -668,3 +668,67 @@ async fn a_sub_workflow_terminated_as_failed_fails_the_parent() {
         json!({"testvalue": "Lambda value was 1", "iValue": 10})
     );
 }
+
+/// A host on a virtual clock: under paused tokio time, retry delays take no real time.
+fn paused_time_options() -> LocalOptions {
+    LocalOptions {
+        clock: std::sync::Arc::new(ocflow_engine::VirtualClock::at_2026()),
+        ..LocalOptions::default()
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn https_to_the_internet_fails_after_its_retries() {
+    let corpus = corpus_or_skip!("https_to_the_internet_fails_after_its_retries");
+    // Conductor's spec expects a response from orkes-api-tester.orkesconductor.com; the test
+    // machine has no internet, so the honest result is a connection failure after the retries.
+    let (workflow, _host) = corpus
+        .run_with(
+            "e2e-sync_workflows.ARRAY/1",
+            json!({}),
+            paused_time_options(),
+        )
+        .await;
+    assert_eq!(workflow.status, "FAILED", "{workflow:#?}");
+    assert!(
+        reason(&workflow).starts_with("Ocf."),
+        "{}",
+        reason(&workflow)
+    );
+    let attempts: Vec<&Task> = workflow.tasks.iter().collect();
+    assert!(
+        attempts.len() > 1,
+        "the task is retried: {:?}",
+        statuses(&workflow)
+    );
+    assert!(
+        attempts
+            .iter()
+            .all(|t| t.reference_task_name == "http_no_fail" && t.status == "FAILED")
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn jq_result_workflow_calls_datausa_when_the_action_is_unknown() {
+    let corpus = corpus_or_skip!("jq_result_workflow_calls_datausa_when_the_action_is_unknown");
+    // An action not among the transitions takes the HTTP branch; with no internet the call
+    // fails after its retries, and the decisions before it are recorded as completed.
+    let (workflow, _host) = corpus
+        .run_with(
+            "th-json_jq_transform_result_integration_test",
+            json!({"requestedAction": "unknown"}),
+            paused_time_options(),
+        )
+        .await;
+    assert_eq!(workflow.status, "FAILED", "{workflow:#?}");
+    assert!(
+        reason(&workflow).starts_with("Ocf."),
+        "{}",
+        reason(&workflow)
+    );
+    assert_eq!(
+        task(&workflow, "decide_2").output_data["evaluationResult"],
+        json!(["false"])
+    );
+    assert_eq!(task(&workflow, "get_population_data").status, "FAILED");
+}
