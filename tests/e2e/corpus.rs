@@ -427,7 +427,6 @@ async fn a_sub_workflow_of_worker_tasks_fails_the_parent() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "ocflow bug: the loop stops after one iteration ($.loopTask['iteration'] < $.value)"]
 async fn high_iteration_loop_runs_every_lambda() {
     let corpus = corpus_or_skip!("high_iteration_loop_runs_every_lambda");
     // DoWhileSpec: "Test DO_WHILE with 500 LAMBDA iterations completes without StackOverflowError".

@@ -121,7 +121,21 @@ pub fn workflow(
     let mut open: HashMap<(String, String), usize> = HashMap::new();
     let mut entered: HashMap<(String, String), u32> = HashMap::new();
     let mut resources: HashMap<(String, String), String> = HashMap::new();
+    // (scope, variable) → index of the DO_WHILE task whose output that variable holds; its
+    // check state (not a task of its own) updates it after every iteration.
+    let mut loop_outputs: HashMap<(String, String), usize> = HashMap::new();
     for event in history {
+        if let EventKind::StateExited { assigned, .. } = &event.kind {
+            for ((scope, variable), &index) in &loop_outputs {
+                let output = (*scope == event.scope)
+                    .then(|| assigned.get(variable))
+                    .flatten()
+                    .and_then(|view| view.get("output"));
+                if let Some(output) = output {
+                    tasks[index].output_data = as_object(output.clone());
+                }
+            }
+        }
         let Some(state) = event.kind.state() else {
             continue;
         };
@@ -176,6 +190,9 @@ pub fn workflow(
                     if let Some(task_type) = chosen["type"].as_str() {
                         task.task_type = task_type.to_owned();
                     }
+                }
+                if let (Some(variable), "DO_WHILE") = (&mapped.variable, task.task_type.as_str()) {
+                    loop_outputs.insert((event.scope.clone(), variable.clone()), tasks.len());
                 }
                 open.insert(key, tasks.len());
                 tasks.push(task);
@@ -464,5 +481,62 @@ mod tests {
         assert_eq!(stopped.tasks[0].end_time, 99);
         let timed_out = workflow(&record(ExecutionStatus::TimedOut), &history(), &map());
         assert_eq!(timed_out.status, "TIMED_OUT");
+    }
+    #[test]
+    fn a_loop_shows_the_output_its_check_state_assigned_last() {
+        let map = TaskMap {
+            workflow_name: "wf".into(),
+            workflow_version: 1,
+            states: [(
+                "loop".to_owned(),
+                StateTask {
+                    reference_task_name: "loop".into(),
+                    task_type: "DO_WHILE".into(),
+                    task_name: "loop".into(),
+                    variable: Some("t_loop".into()),
+                    loops: vec![],
+                    dynamic: false,
+                    join: None,
+                },
+            )]
+            .into(),
+        };
+        let exited = |id, state: &str, output: Value| {
+            let mut assigned = Map::new();
+            assigned.insert("t_loop".into(), json!({ "output": output }));
+            event(
+                id,
+                EventKind::StateExited {
+                    state: state.into(),
+                    output: json!({}),
+                    assigned,
+                },
+            )
+        };
+        let history = vec![
+            event(
+                1,
+                EventKind::StateEntered {
+                    state: "loop".into(),
+                    input: json!({}),
+                },
+            ),
+            exited(2, "loop", json!({"iteration": 1})),
+            exited(3, "loop_check", json!({"iteration": 2, "1": {"a": {}}})),
+            exited(
+                4,
+                "loop_check",
+                json!({"iteration": 2, "1": {"a": {}}, "2": {"a": {}}}),
+            ),
+        ];
+        let mut done = record(ExecutionStatus::Succeeded);
+        done.cause = None;
+        let workflow = workflow(&done, &history, &map);
+        assert_eq!(workflow.tasks.len(), 1);
+        assert_eq!(workflow.tasks[0].status, "COMPLETED");
+        assert_eq!(
+            workflow.tasks[0].output_data,
+            json!({"iteration": 2, "1": {"a": {}}, "2": {"a": {}}})
+        );
     }
 }
