@@ -610,7 +610,6 @@ async fn sequential_jq_transforms_apply_the_computed_filter() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "ocflow bug: ${workflow.variables} in outputParameters reads {} after SET_VARIABLE"]
 async fn set_variable_is_visible_in_the_output() {
     let corpus = corpus_or_skip!("set_variable_is_visible_in_the_output");
     // SetVariableTaskSpec: the variable set from the input is the workflow output.

@@ -112,6 +112,9 @@ struct Look {
     first: bool,
     /// Task data that is not (yet) in a variable: the state's own result, a Parallel's result.
     overrides: HashMap<String, TaskData>,
+    /// The variables as the state's own `Assign` leaves them (a SET_VARIABLE that ends the
+    /// workflow), for its `Output`, which reads variables before the assignment.
+    variables_after: Option<String>,
 }
 
 impl Lookup for Look {
@@ -120,7 +123,9 @@ impl Lookup for Look {
     }
 
     fn variables(&self) -> String {
-        if self.first {
+        if let Some(after) = &self.variables_after {
+            after.clone()
+        } else if self.first {
             self.shared.initial_variables.clone()
         } else {
             "$vars".to_owned()
@@ -391,6 +396,7 @@ impl<'a> Compiler<'a> {
             path: scope.path.clone(),
             first,
             overrides: HashMap::new(),
+            variables_after: None,
         }
     }
 
@@ -629,6 +635,17 @@ impl<'a> Compiler<'a> {
             }
             catch.push(catcher);
         }
+        let mut variables_after = None;
+        if let State::Pass(p) = &mut state
+            && let Some(Value::Object(extra)) = p.extra.remove("__vars")
+        {
+            variables_after = extra
+                .get("vars")
+                .and_then(Value::as_str)
+                .and_then(jsonata::unwrap)
+                .map(|e| format!("({e})"));
+            assign.extend(extra);
+        }
         let (transition, output) = match exit {
             Exit::Next(next) => (
                 Transition::Next(next.clone()),
@@ -638,17 +655,13 @@ impl<'a> Compiler<'a> {
                 let mut look = self.look(scope, first);
                 look.overrides
                     .insert(reference.clone(), TaskData::Output(result.clone()));
+                look.variables_after = variables_after;
                 (
                     Transition::End,
                     Some(self.end_output(scope, &look, &result)),
                 )
             }
         };
-        if let State::Pass(p) = &mut state
-            && let Some(Value::Object(extra)) = p.extra.remove("__vars")
-        {
-            assign.extend(extra);
-        }
         let assign = (!assign.is_empty()).then_some(Value::Object(assign));
         match &mut state {
             State::Task(t) => {
@@ -805,7 +818,10 @@ impl<'a> Compiler<'a> {
                 let mut assign = Map::new();
                 assign.insert(
                     "vars".into(),
-                    Value::String(refs::wrap(&format!("$merge([$vars, {expr}])"))),
+                    Value::String(refs::wrap(&format!(
+                        "$merge([{}, {expr}])",
+                        look.variables()
+                    ))),
                 );
                 let pass = PassState {
                     output: Some(json!({})),

@@ -150,6 +150,27 @@ fn set_variable_is_a_pass_assigning_merged_vars() {
 }
 
 #[test]
+fn a_set_variable_ending_the_workflow_outputs_the_variables_it_sets() {
+    let c = compile_def(json!({"name": "t", "variables": {"kept": true},
+        "tasks": [{"name": "v", "taskReferenceName": "v", "type": "SET_VARIABLE",
+                   "inputParameters": {"x": "${workflow.input.x}"}}],
+        "outputParameters": {"variables": "${workflow.variables}"}}));
+    let State::Pass(pass) = state(&c, "v") else {
+        panic!("not a pass")
+    };
+    // The first state: `$vars` is unassigned, the merge starts from the initial variables.
+    let vars = pass.assign.as_ref().unwrap()["vars"].as_str().unwrap();
+    assert!(vars.contains(r#"$merge([{"kept":true}, {"x""#), "{vars}");
+    assert!(!vars.contains("$vars"), "{vars}");
+    // `Output` reads variables before the state's `Assign`: it must use the merge itself.
+    let output = pass.output.as_ref().unwrap()["variables"].as_str().unwrap();
+    assert!(
+        output.contains(r#"$merge([{"kept":true}, {"x""#),
+        "{output}"
+    );
+}
+
+#[test]
 fn fork_join_is_a_parallel_and_join_emits_no_state() {
     let c = compile_tasks(json!([
         {"name": "f", "taskReferenceName": "f", "type": "FORK_JOIN", "forkTasks": [[http("a")], [http("b")]]},
