@@ -580,7 +580,6 @@ async fn jq_result_decisions_pick_the_requested_action() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "ocflow bug: a queryExpression given as ${...} is used as the filter text, not resolved"]
 async fn sequential_jq_transforms_apply_the_computed_filter() {
     let corpus = corpus_or_skip!("sequential_jq_transforms_apply_the_computed_filter");
     // JsonJQTransformSpec "Test json jq transform task with nested json object succeeds": the

@@ -796,6 +796,7 @@ impl<'a> Compiler<'a> {
                 input.remove("expression");
                 input.remove("scriptExpression");
                 let data = self.param_template(&Value::Object(input), look, &input_pointer);
+                let script = refs::escape_literal(&Value::String(script));
                 self.script(task, ScriptKind::Javascript, script, data)
             }
             TaskType::JsonJqTransform => {
@@ -811,6 +812,10 @@ impl<'a> Compiler<'a> {
                     return None;
                 };
                 let data = self.param_template(&Value::Object(input), look, &input_pointer);
+                // Conductor resolves `${...}` in the filter like any input: a filter computed
+                // by an earlier task is read at run time.
+                let query_pointer = format!("{input_pointer}/queryExpression");
+                let query = self.param_template(&Value::String(query), look, &query_pointer);
                 self.script(task, ScriptKind::Jq, query, data)
             }
             TaskType::SetVariable => {
@@ -930,20 +935,17 @@ impl<'a> Compiler<'a> {
         &mut self,
         task: &WorkflowTask,
         kind: ScriptKind,
-        expression: String,
+        expression: Value,
         input: Value,
     ) -> Leaf {
         let request = ScriptRequest {
             kind,
-            expression,
+            expression: String::new(),
             input: Value::Null,
         };
         let mut payload = serde_json::to_value(&request).unwrap_or_default();
         if let Some(obj) = payload.as_object_mut() {
-            if let Some(Value::String(e)) = obj.get("expression") {
-                let escaped = refs::escape_literal(&Value::String(e.clone()));
-                obj.insert("expression".into(), escaped);
-            }
+            obj.insert("expression".into(), expression);
             obj.insert("input".into(), input);
         }
         let mut leaf = self.lambda(task, placeholders::SCRIPT_TASK_FUNCTION, payload);

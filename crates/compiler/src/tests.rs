@@ -390,6 +390,20 @@ fn jq_transform_and_lambda_call_the_script_function() {
 }
 
 #[test]
+fn a_jq_filter_computed_by_an_earlier_task_is_read_at_run_time() {
+    let c = compile_tasks(json!([
+        {"name": "f", "taskReferenceName": "f", "type": "JSON_JQ_TRANSFORM",
+         "inputParameters": {"queryExpression": "{q: \".a\"}"}},
+        {"name": "jq", "taskReferenceName": "jq", "type": "JSON_JQ_TRANSFORM",
+         "inputParameters": {"queryExpression": "${f.output.result.q}", "a": 1}}
+    ]));
+    let jq = task(&c, "jq").arguments.as_ref().unwrap();
+    let expression = jq["Payload"]["expression"].as_str().unwrap();
+    assert!(expression.starts_with("{%"), "{expression}");
+    assert!(expression.contains("$t_f.output.result.q"), "{expression}");
+}
+
+#[test]
 fn translatable_javascript_switch_is_a_choice_without_a_task() {
     let c = compile_tasks(
         json!([{"name": "s", "taskReferenceName": "s", "type": "SWITCH",
