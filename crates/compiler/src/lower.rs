@@ -1555,9 +1555,11 @@ impl<'a> Compiler<'a> {
                 .cloned()
                 .unwrap_or_else(|| json!({}));
             let per_task = self.param_expr(&per_task, &look, &input_pointer);
+            // `$append([], ...)`: JSONata's `$map` returns a lone value for a one-element
+            // list, and a Map's Items must be an array.
             (
                 format!(
-                    "($inputs := {per_task}; $map({tasks}, function($t) {{ {{\"task\": $t, \"input\": $merge([{{}}, $lookup($inputs, $t.taskReferenceName)])}} }}))"
+                    "($inputs := {per_task}; $append([], $map({tasks}, function($t) {{ {{\"task\": $t, \"input\": $merge([{{}}, $lookup($inputs, $t.taskReferenceName)])}} }})))"
                 ),
                 None,
                 None,
@@ -1590,7 +1592,7 @@ impl<'a> Compiler<'a> {
             let base = name.clone().or(wf.clone()).unwrap_or_default();
             (
                 format!(
-                    "$map({list}, function($v, $i) {{ {{\"task\": {{\"name\": {n}, \"type\": {t}, \"taskReferenceName\": {n} & \"_\" & $string($i)}}, \"input\": $v}} }})",
+                    "$append([], $map({list}, function($v, $i) {{ {{\"task\": {{\"name\": {n}, \"type\": {t}, \"taskReferenceName\": {n} & \"_\" & $string($i)}}, \"input\": $v}} }}))",
                     n = Value::String(base),
                     t = Value::String(type_.clone())
                 ),

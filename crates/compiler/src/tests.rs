@@ -336,6 +336,35 @@ fn dynamic_fork_is_a_map() {
 }
 
 #[test]
+fn a_dynamic_fork_of_one_task_still_maps_over_a_list() {
+    // JSONata's `$map` returns a lone value for a one-element list; Items must stay an array.
+    for inputs in [
+        json!({"forkTaskName": "resize", "forkTaskInputs": [{"w": 1}]}),
+        json!({"dynamicTasks": [{"name": "r", "taskReferenceName": "r", "type": "NOOP"}],
+               "dynamicTasksInput": {}}),
+    ] {
+        let c = compile_tasks(json!([
+            {"name": "d", "taskReferenceName": "d", "type": "FORK_JOIN_DYNAMIC",
+             "dynamicForkTasksParam": "dynamicTasks",
+             "dynamicForkTasksInputParamName": "dynamicTasksInput", "inputParameters": inputs},
+            {"name": "j", "taskReferenceName": "j", "type": "JOIN"}
+        ]));
+        let State::Map(map) = state(&c, "d") else {
+            panic!("not a map")
+        };
+        let items = map.items.as_ref().and_then(Value::as_str).unwrap();
+        let expression = ocflow_asl::jsonata::unwrap(items).unwrap();
+        let bindings = ocflow_jsonata::Bindings::with_states(json!({"input": {}}));
+        let value = ocflow_jsonata::Expression::parse(expression)
+            .unwrap()
+            .evaluate_without_input(&bindings)
+            .unwrap();
+        let items = value.as_ref().and_then(Value::as_array);
+        assert_eq!(items.map(Vec::len), Some(1), "{value:?}");
+    }
+}
+
+#[test]
 fn references_to_missing_data_are_guarded_and_templates_concatenate() {
     let c = compile_tasks(json!([http("a"), {"name": "b", "taskReferenceName": "b",
         "inputParameters": {"whole": "${a.output.x}", "text": "id-${a.output.y}"}}]));
