@@ -5,14 +5,15 @@
 //! (executions × 10) / wall time. Prints every round, then the medians and their ratio.
 //!
 //! `cargo bench -p ocflow-tests --bench engine_vs_moto` (options: `--rounds N`,
-//! `--engine-batch N`, `--moto-batch N`).
+//! `--engine-batch N`, `--moto-batch N`, and `--memory-store` to run the engine on its memory
+//! store instead, which shows the share of SQLite).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ocflow_aws::aws_sdk_sfn;
 use ocflow_aws::aws_sdk_sfn::types::{ExecutionStatus as SfnStatus, StateMachineType};
-use ocflow_engine::store::ExecutionStatus;
+use ocflow_engine::store::{ExecutionStatus, ExecutionStore, MemoryStore};
 use ocflow_engine::{Engine, MachineDefinition, StartOptions};
 use ocflow_store::SqliteStore;
 use ocflow_tests::moto::Moto;
@@ -45,6 +46,7 @@ struct Options {
     rounds: usize,
     engine_batch: usize,
     moto_batch: usize,
+    memory_store: bool,
 }
 
 fn options() -> Options {
@@ -52,8 +54,10 @@ fn options() -> Options {
         rounds: 5,
         engine_batch: 500,
         moto_batch: 40,
+        memory_store: false,
     };
     let args: Vec<String> = std::env::args().collect();
+    options.memory_store = args.iter().any(|arg| arg == "--memory-store");
     for pair in args.windows(2) {
         let value = pair[1].parse().ok();
         match (pair[0].as_str(), value) {
@@ -143,8 +147,12 @@ fn main() {
     let moto = Moto::start().expect("moto starts");
     let dir = tempfile::tempdir().expect("a temporary directory");
     runtime.block_on(async {
-        let store = SqliteStore::open(dir.path().join("bench.sqlite")).expect("a file store");
-        let engine = Engine::builder().store(Arc::new(store)).build();
+        let store: Arc<dyn ExecutionStore> = if options.memory_store {
+            Arc::new(MemoryStore::new())
+        } else {
+            Arc::new(SqliteStore::open(dir.path().join("bench.sqlite")).expect("a file store"))
+        };
+        let engine = Engine::builder().store(store).build();
         let definition = MachineDefinition::from_json(&chain()).expect("valid ASL");
         engine.register("chain", definition).expect("registers");
 
@@ -165,7 +173,11 @@ fn main() {
         moto_round(&sfn, &arn, usize::MAX, 2).await;
 
         let (mut local, mut remote) = (Vec::new(), Vec::new());
-        println!("load average before: {}", load_average());
+        println!(
+            "engine store: {}; load average before: {}",
+            if options.memory_store { "memory" } else { "SQLite file (WAL)" },
+            load_average()
+        );
         for round in 0..options.rounds {
             let e = engine_round(&engine, options.engine_batch).await;
             let m = moto_round(&sfn, &arn, round, options.moto_batch).await;
