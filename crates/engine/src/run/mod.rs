@@ -88,6 +88,11 @@ struct Log {
     next_id: u64,
     /// Recorded events not yet replayed, by scope.
     replay: HashMap<String, VecDeque<HistoryEvent>>,
+    /// `StateEntered` events not yet written: each is written together with the next event
+    /// of the execution, so a transition costs one store call. Losing one in a crash is
+    /// harmless: nothing happened between entering the state and that next event, and
+    /// replay enters the state again.
+    unsaved: Vec<HistoryEvent>,
 }
 
 impl Run {
@@ -121,7 +126,11 @@ impl Run {
             input,
             start_time,
             execution_context,
-            log: Mutex::new(Log { next_id, replay }),
+            log: Mutex::new(Log {
+                next_id,
+                replay,
+                unsaved: Vec::new(),
+            }),
             tokens: AtomicU64::new(next_id),
             children: AtomicU64::new(next_id),
             done: watch::channel(false).0,
@@ -287,19 +296,25 @@ impl Ctx {
                 "the execution history reached Step Functions' limit of {MAX_HISTORY_EVENTS} events"
             )));
         }
+        let deferred = matches!(kind, EventKind::StateEntered { .. });
         let event = HistoryEvent {
             id: log.next_id,
             timestamp: self.clock().now(),
             scope: path.to_owned(),
             kind,
         };
-        self.shared
-            .store
-            .append_events(&self.run.id, std::slice::from_ref(&event))
-            .map_err(|e| Failure::runtime(format!("could not record history: {e}")))?;
+        let timestamp = event.timestamp;
         log.next_id += 1;
+        log.unsaved.push(event);
+        if !deferred {
+            let events = std::mem::take(&mut log.unsaved);
+            self.shared
+                .store
+                .append_events(&self.run.id, &events)
+                .map_err(|e| Failure::runtime(format!("could not record history: {e}")))?;
+        }
         Ok(Recorded {
-            timestamp: event.timestamp,
+            timestamp,
             replayed: None,
         })
     }
