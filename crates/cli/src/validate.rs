@@ -193,20 +193,7 @@ fn collect(path: &Path, out: &mut Vec<(PathBuf, bool)>) -> std::io::Result<()> {
         out.push((path.to_owned(), true));
         return Ok(());
     }
-    let mut found = Vec::new();
-    let mut dirs = vec![path.to_owned()];
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir)? {
-            let entry = entry?;
-            let entry_path = entry.path();
-            if entry.file_type()?.is_dir() {
-                dirs.push(entry_path);
-            } else if entry_path.extension().is_some_and(|e| e == "json") {
-                found.push(entry_path);
-            }
-        }
-    }
-    found.sort();
+    let found = ocflow_local::defs::json_files(path)?;
     out.extend(found.into_iter().map(|f| (f, false)));
     Ok(())
 }

@@ -43,7 +43,11 @@ pub fn load_env(dir: Option<&Path>) -> CompileEnv {
     let Some(dir) = dir else {
         return env;
     };
-    for file in json_files(dir) {
+    let files = json_files(dir).unwrap_or_else(|e| {
+        eprintln!("{}: warning: cannot read --defs: {e}", dir.display());
+        Vec::new()
+    });
+    for file in files {
         let name = file.display().to_string();
         let Ok(text) = std::fs::read_to_string(&file) else {
             eprintln!("{name}: warning: cannot read, left out of --defs");
@@ -69,17 +73,15 @@ pub fn load_env(dir: Option<&Path>) -> CompileEnv {
     env
 }
 
-/// Every `*.json` file under `dir`, sorted.
-fn json_files(dir: &Path) -> Vec<PathBuf> {
+/// Every `*.json` file under `dir` (recursively), sorted; fails on a directory it cannot read.
+pub fn json_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut found = Vec::new();
     let mut dirs = vec![dir.to_owned()];
     while let Some(dir) = dirs.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
+        for entry in std::fs::read_dir(&dir)? {
+            let entry = entry?;
             let path = entry.path();
-            if path.is_dir() {
+            if entry.file_type()?.is_dir() {
                 dirs.push(path);
             } else if path.extension().is_some_and(|e| e == "json") {
                 found.push(path);
@@ -87,7 +89,7 @@ fn json_files(dir: &Path) -> Vec<PathBuf> {
         }
     }
     found.sort();
-    found
+    Ok(found)
 }
 
 /// Prints diagnostics to stderr, one per line.
