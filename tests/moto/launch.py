@@ -16,6 +16,8 @@ launcher fills them before the server starts, without touching moto's files:
    responses in ASL's PascalCase while moto's internal client speaks boto's camelCase; both
    directions are converted.
 5. SendTaskFailure drops `cause`; it is passed through.
+6. A `.waitForTaskToken` task keeps one token across its Retry attempts, so a worker's answer
+   to one attempt can complete another; every attempt gets a fresh token, as on AWS.
 
 The server prints `ready` on stdout once it accepts requests.
 """
@@ -35,7 +37,13 @@ from moto.server import ThreadedMotoServer
 from moto.stepfunctions import responses as sfn_responses
 from moto.stepfunctions.parser import models as parser_models
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+    state_task_service_callback as callback_task,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
     state_task_service_sfn as sfn_task,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import (
+    ResourceCondition,
 )
 from moto.stepfunctions.parser.asl.jsonata import jsonata as moto_jsonata
 from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
@@ -146,6 +154,22 @@ def send_task_failure(self):
 
 
 sfn_responses.StepFunctionResponse.send_task_failure = send_task_failure
+
+
+# 6. One task token per attempt.
+_callback_eval_execution = callback_task.StateTaskServiceCallback._eval_execution
+
+
+def eval_execution_with_fresh_token(self, env):
+    if (
+        self._is_integration_pattern()
+        and ResourceCondition.WaitForTaskToken in self._supported_integration_patterns
+    ):
+        env.callback_pool_manager.add(env.states.context_object.update_task_token())
+    _callback_eval_execution(self, env)
+
+
+callback_task.StateTaskServiceCallback._eval_execution = eval_execution_with_fresh_token
 
 
 def main():
