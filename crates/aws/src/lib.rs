@@ -7,7 +7,9 @@
 //! - [`table`]: the executions table's schema (attributes, indexes, TTL) and
 //!   [`DynamoExecutionTable`], the table port;
 //! - [`worker`]: [`WorkerClient`], which serves worker tasks from their SQS queue as Conductor
-//!   tasks and answers their task tokens.
+//!   tasks and answers their task tokens;
+//! - [`service`] (feature `api`): [`AwsWorkflowService`], the Conductor REST API's service on
+//!   AWS, served by `functions/api`.
 //!
 //! ```no_run
 //! # async fn example() {
@@ -21,12 +23,16 @@
 
 pub mod config;
 mod error;
+#[cfg(feature = "api")]
+pub mod service;
 pub mod settings;
 pub mod sfn;
 pub mod table;
 pub mod worker;
 
 pub use error::Error;
+#[cfg(feature = "api")]
+pub use service::{ApiSettings, AwsWorkflowService};
 pub use sfn::StepFunctionsClient;
 pub use table::DynamoExecutionTable;
 pub use worker::WorkerClient;

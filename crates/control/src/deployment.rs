@@ -176,6 +176,24 @@ pub mod env {
     pub const STATE_MACHINE_ARN_PREFIX: &str = "OCFLOW_STATE_MACHINE_ARN_PREFIX";
     /// Comma-separated workflows deployed as Express under the naming convention.
     pub const EXPRESS_WORKFLOWS: &str = "OCFLOW_EXPRESS_WORKFLOWS";
+    /// The API function: name prefix of the worker queues ([`super::worker_queue_name`] with
+    /// an empty task type).
+    pub const WORKER_QUEUE_PREFIX: &str = "OCFLOW_WORKER_QUEUE_PREFIX";
+    /// The API function: the role state machines registered through the API run with; unset,
+    /// registering workflows through the API is refused.
+    pub const STATE_MACHINE_ROLE_ARN: &str = "OCFLOW_STATE_MACHINE_ROLE_ARN";
+    /// The API function: the HTTP task function's ARN, for machines it registers.
+    pub const HTTP_TASK_FUNCTION_ARN: &str = "OCFLOW_HTTP_TASK_FUNCTION_ARN";
+    /// The API function: the script task function's ARN, for machines it registers.
+    pub const SCRIPT_TASK_FUNCTION_ARN: &str = "OCFLOW_SCRIPT_TASK_FUNCTION_ARN";
+    /// The API function: the external-task queue's URL, for machines it registers.
+    pub const EXTERNAL_TASK_QUEUE_URL: &str = "OCFLOW_EXTERNAL_TASK_QUEUE_URL";
+}
+
+/// The name of the worker queue of a task type (its substitution key suffix, see
+/// `ocflow_protocol::placeholders::worker_queue_url`) in the deployment `stack`.
+pub fn worker_queue_name(stack: &str, task_type: &str) -> String {
+    format!("{stack}-worker-{task_type}")
 }
 
 /// The part of a state machine name that stands for `workflow`: characters outside
