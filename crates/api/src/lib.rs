@@ -86,6 +86,7 @@ pub fn router<S: WorkflowService>(service: Arc<S>) -> Router {
             get(task_def::<S>).delete(remove_task_def::<S>),
         )
         .route("/api/tasks", post(update_task::<S>))
+        .route("/api/tasks/update-v2", post(update_task_v2::<S>))
         .route("/api/tasks/poll/{task_type}", get(poll_one::<S>))
         .route("/api/tasks/poll/batch/{task_type}", get(poll_batch::<S>))
         .fallback(not_found)
@@ -381,9 +382,24 @@ async fn update_task<S: WorkflowService>(
     Ok(text(task_id))
 }
 
+/// Conductor's `update-v2`: applies the result and answers with the worker's next task of the
+/// same type, or 204 when none is waiting.
+async fn update_task_v2<S: WorkflowService>(
+    State(service): State<Arc<S>>,
+    update: String,
+) -> ApiResult<Response> {
+    let update: TaskUpdate = body(&update)?;
+    Ok(match service.update_task_and_poll(update).await? {
+        Some(task) => Json(task).into_response(),
+        None => StatusCode::NO_CONTENT.into_response(),
+    })
+}
+
 async fn not_found() -> ApiError {
     ApiError::not_found("no such endpoint")
 }
 
 #[cfg(all(test, feature = "local"))]
 mod tests;
+#[cfg(all(test, feature = "local"))]
+mod tests_compat;

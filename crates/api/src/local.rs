@@ -235,4 +235,25 @@ impl WorkflowService for LocalHost {
         LocalHost::update_task(self, &update.task_id, &update.result)?;
         Ok(())
     }
+
+    async fn update_task_and_poll(&self, update: TaskUpdate) -> ApiResult<Option<Value>> {
+        let queued = match self.worker_queues() {
+            Some(queues) => queues.find(&update.task_id).map_err(table)?,
+            None => None,
+        };
+        let worker_id = update.worker_id.clone();
+        WorkflowService::update_task(self, update).await?;
+        let Some(queued) = queued else {
+            return Ok(None);
+        };
+        let mut next = WorkflowService::poll(
+            self,
+            &queued.task_type,
+            worker_id.as_deref(),
+            1,
+            Duration::ZERO,
+        )
+        .await?;
+        Ok(next.pop())
+    }
 }

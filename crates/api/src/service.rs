@@ -86,4 +86,14 @@ pub trait WorkflowService: Send + Sync + 'static {
 
     /// Applies a worker's result.
     fn update_task(&self, update: TaskUpdate) -> impl Future<Output = ApiResult<()>> + Send;
+
+    /// Applies a worker's result, then hands the same worker the next task of that task's type
+    /// if one is waiting (Conductor's `update-v2`). By default it hands out none, which
+    /// Conductor's workers accept: they poll again.
+    fn update_task_and_poll(
+        &self,
+        update: TaskUpdate,
+    ) -> impl Future<Output = ApiResult<Option<Value>>> + Send {
+        async move { self.update_task(update).await.map(|()| None) }
+    }
 }

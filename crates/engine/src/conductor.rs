@@ -12,6 +12,7 @@
 use std::collections::HashMap;
 
 use ocflow_protocol::errors::WORKFLOW_TERMINATED;
+use ocflow_protocol::placeholders::SQS_SEND_WAIT_TOKEN;
 use ocflow_protocol::task_map::TaskMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -102,6 +103,22 @@ fn payload_of_lambda(resource: &str, value: &Value) -> Value {
     }
 }
 
+/// A task's input as Conductor shows it: a worker (or external) task message's `inputData`
+/// rather than the SQS envelope around it, a Lambda's `Payload`, else the evaluated arguments.
+fn task_input(resource: &str, arguments: &Value) -> Value {
+    if resource == SQS_SEND_WAIT_TOKEN {
+        let body = match arguments.get("MessageBody") {
+            Some(Value::String(text)) => serde_json::from_str(text).unwrap_or(Value::Null),
+            Some(body) => body.clone(),
+            None => Value::Null,
+        };
+        if let Some(input) = body.get("inputData") {
+            return input.clone();
+        }
+    }
+    payload_of_lambda(resource, arguments)
+}
+
 fn as_object(value: Value) -> Value {
     match value {
         Value::Object(_) => value,
@@ -151,7 +168,12 @@ pub fn workflow(
                 format!("{}__{iteration}", mapped.reference_task_name)
             };
             Task {
-                task_type: mapped.task_type.clone(),
+                // Conductor lists a SIMPLE task under its task definition's name.
+                task_type: if mapped.task_type == "SIMPLE" {
+                    mapped.task_name.clone()
+                } else {
+                    mapped.task_type.clone()
+                },
                 reference_task_name: reference,
                 task_def_name: mapped.task_name.clone(),
                 status: "IN_PROGRESS".into(),
@@ -221,7 +243,7 @@ pub fn workflow(
                 } else {
                     index
                 };
-                tasks[index].input_data = as_object(payload_of_lambda(resource, arguments));
+                tasks[index].input_data = as_object(task_input(resource, arguments));
                 tasks[index].retry_count = *attempt;
                 tasks[index].start_time = event.timestamp;
             }

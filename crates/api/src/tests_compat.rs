@@ -1,0 +1,182 @@
+//! What Conductor's SDK workers and clients rely on (found running conductor-python against
+//! `ocflow serve`, see `tests/compat/conductor-python`), one behaviour per test.
+
+use std::sync::Arc;
+
+use axum::body::{Body, to_bytes};
+use axum::http::{Method, Request, StatusCode};
+use ocflow_local::{LocalHost, LocalOptions};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+use super::router;
+
+struct Api(axum::Router);
+
+impl Api {
+    /// A host with worker queues and the `media` workflow (one SIMPLE task, `encode`).
+    async fn with_media() -> Api {
+        let host = LocalHost::open(LocalOptions {
+            worker_queues: true,
+            ..LocalOptions::default()
+        })
+        .unwrap();
+        let api = Api(router(Arc::new(host)));
+        let media = json!({
+            "name": "media", "version": 1, "schemaVersion": 2,
+            "tasks": [{"name": "encode", "taskReferenceName": "enc", "type": "SIMPLE",
+                       "inputParameters": {"file": "${workflow.input.file}"}}],
+            "outputParameters": {"size": "${enc.output.size}"}
+        });
+        let (status, text) = api
+            .call(Method::POST, "/api/metadata/workflow", Some(media))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{text}");
+        api
+    }
+
+    async fn call(&self, method: Method, uri: &str, body: Option<Value>) -> (StatusCode, String) {
+        let request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("content-type", "application/json")
+            .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
+            .unwrap();
+        let response = self.0.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let bytes = to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        (status, String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    async fn json(&self, method: Method, uri: &str, body: Option<Value>) -> Value {
+        let (status, text) = self.call(method, uri, body).await;
+        assert_eq!(status, StatusCode::OK, "{uri}: {text}");
+        serde_json::from_str(&text).unwrap()
+    }
+
+    async fn start(&self, file: &str) -> String {
+        let (status, id) = self
+            .call(
+                Method::POST,
+                "/api/workflow/media",
+                Some(json!({ "file": file })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{id}");
+        id
+    }
+
+    /// The workflow once it has left RUNNING.
+    async fn finished(&self, id: &str) -> Value {
+        for _ in 0..500 {
+            let workflow = self
+                .json(Method::GET, &format!("/api/workflow/{id}"), None)
+                .await;
+            if workflow["status"] != "RUNNING" {
+                return workflow;
+            }
+            tokio::task::yield_now().await;
+        }
+        panic!("workflow {id} is still RUNNING");
+    }
+}
+
+fn completed(task: &Value, size: u64) -> Value {
+    json!({"taskId": task["taskId"], "workflowInstanceId": task["workflowInstanceId"],
+           "workerId": "w-2", "status": "COMPLETED", "outputData": {"size": size},
+           "extendLease": false})
+}
+
+#[tokio::test]
+async fn update_v2_answers_with_the_next_task_of_the_same_type() {
+    let api = Api::with_media().await;
+    let first = api.start("a.mp4").await;
+    let second = api.start("b.mp4").await;
+    let polled = api
+        .json(
+            Method::GET,
+            "/api/tasks/poll/batch/encode?workerid=w-1&count=1&timeout=5000",
+            None,
+        )
+        .await;
+    assert_eq!(polled[0]["workflowInstanceId"], first.as_str());
+
+    let next = api
+        .json(
+            Method::POST,
+            "/api/tasks/update-v2",
+            Some(completed(&polled[0], 1)),
+        )
+        .await;
+    assert_eq!(next["workflowInstanceId"], second.as_str());
+    assert_eq!(next["taskType"], "encode");
+    assert_eq!(next["inputData"]["file"], "b.mp4");
+    assert_eq!(next["workerId"], "w-2", "handed to the worker that updated");
+    let (status, _) = api.call(Method::GET, "/api/tasks/poll/encode", None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "the next task is hidden");
+
+    let (status, text) = api
+        .call(
+            Method::POST,
+            "/api/tasks/update-v2",
+            Some(completed(&next, 2)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "no task waits: {text}");
+    assert!(text.is_empty());
+
+    assert_eq!(api.finished(&first).await["output"], json!({"size": 1}));
+    assert_eq!(api.finished(&second).await["output"], json!({"size": 2}));
+}
+
+#[tokio::test]
+async fn update_v2_of_an_unknown_task_is_not_found() {
+    let api = Api::with_media().await;
+    let (status, text) = api
+        .call(
+            Method::POST,
+            "/api/tasks/update-v2",
+            Some(json!({"taskId": "nope/enc", "workflowInstanceId": "nope",
+                        "status": "COMPLETED", "outputData": {}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{text}");
+    assert!(text.contains("nope/enc"), "{text}");
+}
+
+#[tokio::test]
+async fn a_simple_task_shows_its_name_as_type_and_the_input_the_worker_got() {
+    let api = Api::with_media().await;
+    let id = api.start("a.mp4").await;
+    let polled = api
+        .json(
+            Method::GET,
+            "/api/tasks/poll/batch/encode?count=1&timeout=5000",
+            None,
+        )
+        .await;
+    let running = api
+        .json(Method::GET, &format!("/api/workflow/{id}"), None)
+        .await;
+    let task = &running["tasks"][0];
+    assert_eq!(
+        task["taskType"], "encode",
+        "Conductor's type of a SIMPLE task"
+    );
+    assert_eq!(task["taskDefName"], "encode");
+    assert_eq!(task["inputData"], json!({"file": "a.mp4"}));
+    assert_eq!(task["inputData"], polled[0]["inputData"]);
+
+    let (status, text) = api
+        .call(Method::POST, "/api/tasks", Some(completed(&polled[0], 7)))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert_eq!(text, polled[0]["taskId"].as_str().unwrap());
+    let workflow = api.finished(&id).await;
+    let task = &workflow["tasks"][0];
+    assert_eq!(workflow["status"], "COMPLETED");
+    assert_eq!(task["status"], "COMPLETED");
+    assert_eq!(task["taskType"], "encode");
+    assert_eq!(task["inputData"], json!({"file": "a.mp4"}));
+    assert_eq!(task["outputData"], json!({"size": 7}));
+}
