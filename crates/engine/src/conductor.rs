@@ -9,7 +9,7 @@
 //! as in Conductor. A `Fail` with `Workflow.Terminated` carries a TERMINATE task's
 //! `{status, reason, output}` as JSON in its cause.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use ocflow_protocol::errors::WORKFLOW_TERMINATED;
 use ocflow_protocol::placeholders::SQS_SEND_WAIT_TOKEN;
@@ -141,7 +141,45 @@ pub fn workflow(
     // (scope, variable) → index of the DO_WHILE task whose output that variable holds; its
     // check state (not a task of its own) updates it after every iteration.
     let mut loop_outputs: HashMap<(String, String), usize> = HashMap::new();
+    // States entered and not yet exited; at a redrive, they are entered again, and each
+    // shows as a new attempt of its task (Conductor's retry) with the retry count going on.
+    let mut unexited: HashSet<(String, String)> = HashSet::new();
+    let mut redriven: HashMap<(String, String), u32> = HashMap::new();
+    let mut retry_base: HashMap<(String, String), u32> = HashMap::new();
+    let mut ended_at: Millis = 0;
     for event in history {
+        match &event.kind {
+            EventKind::ExecutionRestarted => {
+                // Conductor's restart: the workflow runs again with no tasks.
+                tasks.clear();
+                open.clear();
+                entered.clear();
+                resources.clear();
+                loop_outputs.clear();
+                unexited.clear();
+                redriven.clear();
+                retry_base.clear();
+                continue;
+            }
+            EventKind::ExecutionRedriven { .. } => {
+                for key in unexited.drain() {
+                    let Some(&index) = open.get(&key) else {
+                        continue;
+                    };
+                    let task = &mut tasks[index];
+                    if task.status == "IN_PROGRESS" || task.status == "SCHEDULED" {
+                        task.status = "CANCELED".into();
+                        task.end_time = ended_at;
+                    }
+                    redriven.insert(key, task.retry_count + 1);
+                }
+                continue;
+            }
+            EventKind::ExecutionFailed { .. }
+            | EventKind::ExecutionTimedOut
+            | EventKind::ExecutionAborted { .. } => ended_at = event.timestamp,
+            _ => {}
+        }
         if let EventKind::StateExited { assigned, .. } = &event.kind {
             for ((scope, variable), &index) in &loop_outputs {
                 let output = (*scope == event.scope)
@@ -197,9 +235,16 @@ pub fn workflow(
         };
         match &event.kind {
             EventKind::StateEntered { input, .. } => {
+                unexited.insert(key.clone());
                 let count = entered.entry(key.clone()).or_default();
-                *count += 1;
-                let mut task = new_task(&tasks, *count, 0);
+                // A redriven state runs the same iteration again, as a new attempt.
+                let base = redriven.remove(&key);
+                if base.is_none() || *count == 0 {
+                    *count += 1;
+                }
+                let base = base.unwrap_or(0);
+                retry_base.insert(key.clone(), base);
+                let mut task = new_task(&tasks, *count, base);
                 if mapped.dynamic {
                     // A task chosen at run time is described by the item it was given.
                     let chosen = &input["task"];
@@ -229,10 +274,11 @@ pub fn workflow(
                 let Some(&index) = open.get(&key) else {
                     continue;
                 };
+                let retry_count = retry_base.get(&key).copied().unwrap_or(0) + *attempt;
                 let index = if *attempt > 0 && tasks[index].status != "IN_PROGRESS" {
                     // A retry: Conductor shows a new task per attempt.
                     let iteration = tasks[index].iteration.max(1);
-                    let mut task = new_task(&tasks, iteration, *attempt);
+                    let mut task = new_task(&tasks, iteration, retry_count);
                     task.reference_task_name = tasks[index].reference_task_name.clone();
                     task.task_def_name = tasks[index].task_def_name.clone();
                     task.task_type = tasks[index].task_type.clone();
@@ -244,7 +290,7 @@ pub fn workflow(
                     index
                 };
                 tasks[index].input_data = as_object(task_input(resource, arguments));
-                tasks[index].retry_count = *attempt;
+                tasks[index].retry_count = retry_count;
                 tasks[index].start_time = event.timestamp;
             }
             EventKind::TaskTokenIssued { token, .. } => {
@@ -271,6 +317,7 @@ pub fn workflow(
             EventKind::StateExited {
                 output, assigned, ..
             } => {
+                unexited.remove(&key);
                 let Some(&index) = open.get(&key) else {
                     continue;
                 };

@@ -13,8 +13,10 @@ use crate::history::{EventKind, HistoryEvent};
 use crate::invoker::{NoResources, ResourceInvoker};
 use crate::limits::{self, MAX_PAYLOAD_BYTES};
 use crate::machine::{self, Machine};
-use crate::run::{Ctx, Outcome, Run, Shared, TokenMessage, Vars, lock};
-use crate::store::{ExecutionEnd, ExecutionRecord, ExecutionStatus, ExecutionStore, MemoryStore};
+use crate::run::{Ctx, MAX_HISTORY_EVENTS, Outcome, Run, Shared, TokenMessage, Vars, lock};
+use crate::store::{
+    ExecutionEnd, ExecutionRecord, ExecutionReopen, ExecutionStatus, ExecutionStore, MemoryStore,
+};
 
 /// A state machine to register: its ASL and, for compiled Conductor workflows, the task map.
 #[derive(Debug, Clone, PartialEq)]
@@ -279,6 +281,37 @@ impl Engine {
         resume_run(&self.shared, execution_id)
     }
 
+    /// Redrives a `FAILED`, `TIMED_OUT` or `ABORTED` execution, as Step Functions'
+    /// `RedriveExecution` does: the same execution (same id, input and stored definition) runs
+    /// again from what did not succeed. `ExecutionRedriven` is appended to its history and the
+    /// history is replayed: states that succeeded are not run again (their results, outputs and
+    /// variables come from the history), and every state that was unfinished when the execution
+    /// ended is entered again, live, with its original input and its `Retry` counters at zero.
+    /// Inside a Parallel or Map only the branches and iterations that failed or were cut short
+    /// run again. The machine's `TimeoutSeconds` counts from the redrive. Returns the new
+    /// redrive count.
+    ///
+    /// Errors: [`Error::UnknownExecution`]; [`Error::StillRunning`] for an execution that has
+    /// not ended; [`Error::NotRedrivable`] for a `SUCCEEDED` one, or one whose history is full.
+    pub fn redrive(&self, execution_id: &str) -> Result<u32, Error> {
+        redrive_run(&self.shared, execution_id)
+    }
+
+    /// Restarts an ended execution (any final status) from the beginning with its original
+    /// input, under the same id, as Conductor's restart does. `ExecutionRestarted` is appended
+    /// to the history, which is kept for the record; replay ignores every event before it, so
+    /// every state runs again. With `use_latest_definition`, the execution runs the machine
+    /// registered now under its name (and stores that definition), else the definition it ran
+    /// with. The machine's `TimeoutSeconds` counts from the restart; the record's start time
+    /// stays the original one.
+    ///
+    /// Errors: [`Error::UnknownExecution`]; [`Error::StillRunning`]; with
+    /// `use_latest_definition`, [`Error::UnknownMachine`] when no machine of that name is
+    /// registered.
+    pub fn restart(&self, execution_id: &str, use_latest_definition: bool) -> Result<(), Error> {
+        restart_run(&self.shared, execution_id, use_latest_definition)
+    }
+
     /// Resumes every unfinished execution of the store, oldest first; returns their ids.
     pub fn resume_all(&self) -> Result<Vec<String>, Error> {
         let ids = self.shared.store.unfinished_executions()?;
@@ -407,6 +440,118 @@ pub(crate) fn start_run(
     Ok(id)
 }
 
+/// The machine an execution runs: the registered one if its definition is the stored one, else
+/// the stored definition prepared again.
+fn stored_machine(shared: &Shared, record: &ExecutionRecord) -> Result<Arc<Machine>, Error> {
+    let registered =
+        find_machine(shared, &record.machine).filter(|m| m.definition == record.definition);
+    if let Some(machine) = registered {
+        return Ok(machine);
+    }
+    let definition =
+        MachineDefinition::from_stored(&record.definition).map_err(|e| Error::Definition {
+            machine: record.machine.clone(),
+            message: format!("stored definition: {e}"),
+        })?;
+    Ok(Arc::new(prepare(shared, &record.machine, &definition)?))
+}
+
+/// An ended execution, for a redrive or a restart; refuses one that is still running.
+fn ended_execution(shared: &Shared, execution_id: &str) -> Result<ExecutionRecord, Error> {
+    let record = shared
+        .store
+        .execution(execution_id)?
+        .ok_or_else(|| Error::UnknownExecution(execution_id.to_owned()))?;
+    if !record.status.is_final() || lock(&shared.runs).contains_key(execution_id) {
+        return Err(Error::StillRunning(execution_id.to_owned()));
+    }
+    Ok(record)
+}
+
+/// Reopens an ended execution with `kind` as its next event and runs it on `machine`.
+fn rerun(
+    shared: &Arc<Shared>,
+    record: &ExecutionRecord,
+    machine: Arc<Machine>,
+    kind: EventKind,
+    reopen: &ExecutionReopen,
+) -> Result<(), Error> {
+    tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
+    let mut history = shared.store.history(&record.id)?;
+    let event = HistoryEvent {
+        id: history.last().map_or(1, |e| e.id + 1),
+        timestamp: shared.clock.now(),
+        scope: String::new(),
+        kind,
+    };
+    if !shared.store.reopen_execution(&record.id, reopen, &event)? {
+        return Err(Error::StillRunning(record.id.clone()));
+    }
+    history.push(event);
+    let run = Arc::new(Run::new(
+        record.id.clone(),
+        machine,
+        record.input.clone(),
+        record.start_time,
+        history,
+    ));
+    spawn(shared, run);
+    Ok(())
+}
+
+pub(crate) fn redrive_run(shared: &Arc<Shared>, execution_id: &str) -> Result<u32, Error> {
+    let record = ended_execution(shared, execution_id)?;
+    let refuse = |reason: &str| Error::NotRedrivable {
+        id: execution_id.to_owned(),
+        reason: reason.to_owned(),
+    };
+    if record.status == ExecutionStatus::Succeeded {
+        return Err(refuse("it succeeded"));
+    }
+    let history = shared.store.history(execution_id)?;
+    if history.len() as u64 >= MAX_HISTORY_EVENTS {
+        return Err(refuse("its history reached the event limit"));
+    }
+    let redrive_count = history
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::ExecutionRedriven { .. }))
+        .count();
+    let redrive_count = u32::try_from(redrive_count).unwrap_or(u32::MAX - 1) + 1;
+    let machine = stored_machine(shared, &record)?;
+    rerun(
+        shared,
+        &record,
+        machine,
+        EventKind::ExecutionRedriven { redrive_count },
+        &ExecutionReopen::default(),
+    )?;
+    Ok(redrive_count)
+}
+
+pub(crate) fn restart_run(
+    shared: &Arc<Shared>,
+    execution_id: &str,
+    use_latest_definition: bool,
+) -> Result<(), Error> {
+    let record = ended_execution(shared, execution_id)?;
+    let (machine, reopen) = if use_latest_definition {
+        let latest = find_machine(shared, &record.machine)
+            .ok_or_else(|| Error::UnknownMachine(record.machine.clone()))?;
+        let changed = latest.definition != record.definition;
+        let definition = changed.then(|| latest.definition.clone());
+        (latest, ExecutionReopen { definition })
+    } else {
+        (stored_machine(shared, &record)?, ExecutionReopen::default())
+    };
+    rerun(
+        shared,
+        &record,
+        machine,
+        EventKind::ExecutionRestarted,
+        &reopen,
+    )
+}
+
 pub(crate) fn resume_run(shared: &Arc<Shared>, execution_id: &str) -> Result<(), Error> {
     if lock(&shared.runs).contains_key(execution_id) {
         return Ok(());
@@ -419,20 +564,7 @@ pub(crate) fn resume_run(shared: &Arc<Shared>, execution_id: &str) -> Result<(),
     if record.status.is_final() {
         return Err(Error::AlreadyEnded(execution_id.to_owned()));
     }
-    let registered =
-        find_machine(shared, &record.machine).filter(|m| m.definition == record.definition);
-    let machine = match registered {
-        Some(machine) => machine,
-        None => {
-            let definition = MachineDefinition::from_stored(&record.definition).map_err(|e| {
-                Error::Definition {
-                    machine: record.machine.clone(),
-                    message: format!("stored definition: {e}"),
-                }
-            })?;
-            Arc::new(prepare(shared, &record.machine, &definition)?)
-        }
-    };
+    let machine = stored_machine(shared, &record)?;
     let history = shared.store.history(execution_id)?;
     let run = Arc::new(Run::new(
         record.id.clone(),
@@ -459,10 +591,10 @@ fn spawn(shared: &Arc<Shared>, run: Arc<Run>) {
 async fn drive(ctx: Ctx) {
     let run = ctx.run.clone();
     let mut stop = run.stop.subscribe();
-    let deadline = run
-        .machine
-        .timeout_seconds
-        .map(|s| run.start_time + i64::try_from(s.saturating_mul(1000)).unwrap_or(i64::MAX));
+    let deadline = run.machine.timeout_seconds.map(|s| {
+        run.timeout_from
+            .saturating_add(i64::try_from(s.saturating_mul(1000)).unwrap_or(i64::MAX))
+    });
     let timeout = async {
         match deadline {
             Some(at) => ctx.shared.clock.sleep_until(at).await,
@@ -556,7 +688,13 @@ fn finish(ctx: &Ctx, outcome: Outcome) {
     for child in children {
         let _ = stop_run(shared, &child, "the parent execution ended");
     }
-    lock(&shared.runs).remove(&run.id);
+    {
+        let mut runs = lock(&shared.runs);
+        // A redrive may have put a new run under this id once this one was recorded as ended.
+        if runs.get(&run.id).is_some_and(|r| Arc::ptr_eq(r, run)) {
+            runs.remove(&run.id);
+        }
+    }
     run.done.send_replace(true);
 }
 

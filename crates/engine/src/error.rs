@@ -125,6 +125,17 @@ pub enum Error {
     /// The execution has already ended.
     #[error("execution '{0}' has already ended")]
     AlreadyEnded(String),
+    /// The execution has not ended, so it cannot be redriven or restarted.
+    #[error("execution '{0}' is still running")]
+    StillRunning(String),
+    /// The execution cannot be redriven (it succeeded, or its history is full).
+    #[error("execution '{id}' cannot be redriven: {reason}")]
+    NotRedrivable {
+        /// The execution.
+        id: String,
+        /// Why not.
+        reason: String,
+    },
     /// The task token is unknown, or its task has completed already.
     #[error("task token is not pending: unknown, timed out or already completed")]
     UnknownToken,

@@ -57,6 +57,16 @@ pub enum EventKind {
         /// Why it was stopped.
         cause: String,
     },
+    /// A failed, timed out or aborted execution runs again from what did not succeed
+    /// (`RedriveExecution`; Conductor's retry). Replay keeps what succeeded before it and runs
+    /// again, from its entry, every state that was unfinished when the execution ended.
+    ExecutionRedriven {
+        /// How many times the execution has been redriven, this one included (from 1).
+        redrive_count: u32,
+    },
+    /// An ended execution starts again from the beginning with its input, under the same id
+    /// (Conductor's restart). Replay ignores every event before it.
+    ExecutionRestarted,
     /// A state was entered.
     StateEntered {
         /// The state's name.
@@ -176,7 +186,9 @@ impl EventKind {
             | EventKind::ExecutionSucceeded { .. }
             | EventKind::ExecutionFailed { .. }
             | EventKind::ExecutionTimedOut
-            | EventKind::ExecutionAborted { .. } => None,
+            | EventKind::ExecutionAborted { .. }
+            | EventKind::ExecutionRedriven { .. }
+            | EventKind::ExecutionRestarted => None,
         }
     }
 }

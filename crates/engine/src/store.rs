@@ -111,6 +111,14 @@ pub struct ExecutionEnd {
     pub cause: Option<String>,
 }
 
+/// How a finished execution runs again, for [`ExecutionStore::reopen_execution`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExecutionReopen {
+    /// A new stored definition (a restart on the latest registered definition); the execution
+    /// keeps its own when `None`.
+    pub definition: Option<Value>,
+}
+
 /// Errors of a store.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -136,6 +144,18 @@ pub trait ExecutionStore: Send + Sync {
     /// Marks an execution as ended. A finished execution never changes again: a second call
     /// leaves it as it is and returns `Ok(false)`.
     fn finish_execution(&self, execution_id: &str, end: &ExecutionEnd) -> Result<bool, StoreError>;
+    /// Sets a finished execution running again (a redrive or a restart) and appends `event`,
+    /// the `ExecutionRedriven` or `ExecutionRestarted` that says why, in one atomic step: the
+    /// status becomes `RUNNING`, the end time, output, error and cause are cleared, and the
+    /// definition is replaced when `reopen` gives one. An execution still running is left as it
+    /// is, nothing is appended, and the answer is `Ok(false)` (two concurrent retries reopen
+    /// once).
+    fn reopen_execution(
+        &self,
+        execution_id: &str,
+        reopen: &ExecutionReopen,
+        event: &HistoryEvent,
+    ) -> Result<bool, StoreError>;
     /// One execution.
     fn execution(&self, execution_id: &str) -> Result<Option<ExecutionRecord>, StoreError>;
     /// An execution's whole history, in order.
@@ -211,6 +231,36 @@ impl ExecutionStore for MemoryStore {
         record.error = end.error.clone();
         record.cause = end.cause.clone();
         state.tokens.retain(|_, t| t.execution_id != execution_id);
+        Ok(true)
+    }
+
+    fn reopen_execution(
+        &self,
+        execution_id: &str,
+        reopen: &ExecutionReopen,
+        event: &HistoryEvent,
+    ) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        let record = state
+            .executions
+            .get_mut(execution_id)
+            .ok_or_else(|| StoreError::NotFound(execution_id.to_owned()))?;
+        if !record.status.is_final() {
+            return Ok(false);
+        }
+        record.status = ExecutionStatus::Running;
+        record.end_time = None;
+        record.output = None;
+        record.error = None;
+        record.cause = None;
+        if let Some(definition) = &reopen.definition {
+            record.definition = definition.clone();
+        }
+        state
+            .histories
+            .entry(execution_id.to_owned())
+            .or_default()
+            .push(event.clone());
         Ok(true)
     }
 
@@ -359,6 +409,42 @@ pub mod contract {
             "finishing drops tokens"
         );
         assert_eq!(store.unfinished_executions().unwrap(), vec!["b"]);
+
+        let redriven = HistoryEvent {
+            id: 4,
+            timestamp: 12,
+            scope: String::new(),
+            kind: EventKind::ExecutionRedriven { redrive_count: 1 },
+        };
+        let reopen = ExecutionReopen {
+            definition: Some(json!({"asl": {"StartAt": "B"}})),
+        };
+        assert!(
+            !store.reopen_execution("b", &reopen, &redriven).unwrap(),
+            "a running execution is not reopened"
+        );
+        assert!(store.history("b").unwrap().is_empty());
+        assert!(store.reopen_execution("a", &reopen, &redriven).unwrap());
+        let reopened = store.execution("a").unwrap().unwrap();
+        assert_eq!(reopened.status, ExecutionStatus::Running);
+        assert_eq!(
+            (reopened.end_time, reopened.output, reopened.error),
+            (None, None, None)
+        );
+        assert_eq!(reopened.definition, json!({"asl": {"StartAt": "B"}}));
+        assert_eq!(reopened.start_time, 1, "the start time stays");
+        assert_eq!(store.history("a").unwrap().last(), Some(&redriven));
+        assert_eq!(store.unfinished_executions().unwrap(), vec!["a", "b"]);
+        assert!(
+            !store
+                .reopen_execution("a", &ExecutionReopen::default(), &redriven)
+                .unwrap(),
+            "reopened once"
+        );
+        assert!(matches!(
+            store.reopen_execution("zz", &reopen, &redriven),
+            Err(StoreError::NotFound(_))
+        ));
     }
 }
 

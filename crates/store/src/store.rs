@@ -6,7 +6,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use ocflow_engine::history::HistoryEvent;
 use ocflow_engine::store::{
-    ExecutionEnd, ExecutionRecord, ExecutionStore, PendingToken, StoreError,
+    ExecutionEnd, ExecutionRecord, ExecutionReopen, ExecutionStore, PendingToken, StoreError,
 };
 use rusqlite::{
     Connection, OpenFlags, OptionalExtension, Row, Transaction, TransactionBehavior, params,
@@ -332,6 +332,56 @@ impl SqliteStore {
         })
     }
 
+    fn reopen(
+        &self,
+        execution_id: &str,
+        reopen: &ExecutionReopen,
+        event: &HistoryEvent,
+    ) -> Result<bool, Error> {
+        let definition = reopen
+            .definition
+            .as_ref()
+            .map(|d| json(d, "execution definition"))
+            .transpose()?;
+        let row = EventRow::encode(execution_id, event)?;
+        self.write(|tx| {
+            // Only a finished execution runs again; its event goes in with the status change.
+            let reopened: Option<i64> = tx
+                .prepare_cached(
+                    "UPDATE executions SET status = 'RUNNING', end_time = NULL, output = NULL, \
+                     error = NULL, cause = NULL, definition = coalesce(?2, definition) \
+                     WHERE id = ?1 AND status != 'RUNNING' RETURNING seq",
+                )?
+                .query_row(params![execution_id, definition], |row| row.get(0))
+                .optional()?;
+            let Some(execution) = reopened else {
+                execution_seq(tx, execution_id)?;
+                return Ok(false);
+            };
+            let inserted = tx
+                .prepare_cached(
+                    "INSERT INTO events (execution, id, timestamp, scope, type, state, body) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
+                )?
+                .execute(params![
+                    execution,
+                    row.id,
+                    row.timestamp,
+                    row.scope,
+                    row.kind,
+                    row.state,
+                    row.body,
+                ])?;
+            if inserted == 0 {
+                return Err(Error::DuplicateEvent {
+                    execution_id: execution_id.to_owned(),
+                    event_id: event.id,
+                });
+            }
+            Ok(true)
+        })
+    }
+
     fn get(&self, execution_id: &str) -> Result<Option<ExecutionRecord>, Error> {
         self.read(|conn| {
             let sql = format!("SELECT {EXECUTION_COLUMNS} FROM executions WHERE id = ?1");
@@ -431,6 +481,15 @@ impl ExecutionStore for SqliteStore {
 
     fn finish_execution(&self, execution_id: &str, end: &ExecutionEnd) -> Result<bool, StoreError> {
         Ok(self.finish(execution_id, end)?)
+    }
+
+    fn reopen_execution(
+        &self,
+        execution_id: &str,
+        reopen: &ExecutionReopen,
+        event: &HistoryEvent,
+    ) -> Result<bool, StoreError> {
+        Ok(self.reopen(execution_id, reopen, event)?)
     }
 
     fn execution(&self, execution_id: &str) -> Result<Option<ExecutionRecord>, StoreError> {

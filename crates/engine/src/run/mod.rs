@@ -73,7 +73,9 @@ pub(crate) struct Run {
     pub id: String,
     pub machine: Arc<Machine>,
     pub input: Value,
-    pub start_time: Millis,
+    /// Where the machine's `TimeoutSeconds` counts from: the start, or the latest redrive or
+    /// restart.
+    pub timeout_from: Millis,
     execution_context: Value,
     log: Mutex<Log>,
     tokens: AtomicU64,
@@ -104,15 +106,27 @@ impl Run {
         history: Vec<HistoryEvent>,
     ) -> Self {
         let next_id = history.last().map_or(1, |e| e.id + 1);
+        let mut timeout_from = start_time;
         let mut replay: HashMap<String, VecDeque<HistoryEvent>> = HashMap::new();
         for event in history {
-            if matches!(event.kind, EventKind::ExecutionStarted { .. }) {
-                continue;
+            match event.kind {
+                EventKind::ExecutionStarted { .. } => timeout_from = event.timestamp,
+                EventKind::ExecutionRestarted => {
+                    timeout_from = event.timestamp;
+                    replay.clear();
+                }
+                EventKind::ExecutionRedriven { .. } => {
+                    timeout_from = event.timestamp;
+                    for queue in replay.values_mut() {
+                        cut_unfinished(queue);
+                    }
+                    replay.retain(|_, queue| !queue.is_empty());
+                }
+                _ => replay
+                    .entry(event.scope.clone())
+                    .or_default()
+                    .push_back(event),
             }
-            replay
-                .entry(event.scope.clone())
-                .or_default()
-                .push_back(event);
         }
         let execution_context = json!({
             "Id": format!("{ARN_PREFIX}:execution:{}:{id}", machine.name),
@@ -124,7 +138,7 @@ impl Run {
         Run {
             machine,
             input,
-            start_time,
+            timeout_from,
             execution_context,
             log: Mutex::new(Log {
                 next_id,
@@ -138,6 +152,35 @@ impl Run {
             sync_children: Mutex::new(Vec::new()),
             task: Mutex::new(None),
             id,
+        }
+    }
+}
+
+/// Prepares one scope's recorded events for a redrive: the execution's ending goes, and so do
+/// the events of the state that was unfinished when it ended (the last one entered and not
+/// exited), so that replay enters that state again, live, with the input it had. A scope that
+/// finished keeps everything: a Parallel branch or Map iteration that succeeded is replayed,
+/// not run again.
+fn cut_unfinished(queue: &mut VecDeque<HistoryEvent>) {
+    queue.retain(|e| {
+        !matches!(
+            e.kind,
+            EventKind::ExecutionSucceeded { .. }
+                | EventKind::ExecutionFailed { .. }
+                | EventKind::ExecutionTimedOut
+                | EventKind::ExecutionAborted { .. }
+        )
+    });
+    let last_entered = queue
+        .iter()
+        .rposition(|e| matches!(e.kind, EventKind::StateEntered { .. }));
+    if let Some(at) = last_entered {
+        let exited = queue
+            .iter()
+            .skip(at)
+            .any(|e| matches!(e.kind, EventKind::StateExited { .. }));
+        if !exited {
+            queue.truncate(at);
         }
     }
 }
