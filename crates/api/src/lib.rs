@@ -4,7 +4,8 @@
 //! README.
 //!
 //! Pause and resume answer 409 with the reason (Step Functions executions cannot be paused);
-//! errors come in Conductor's body shape ([`ApiError`]).
+//! retry (a redrive) and restart answer 204 like Conductor; errors come in Conductor's body
+//! shape ([`ApiError`]).
 //!
 //! ```no_run
 //! # #[cfg(feature = "local")]
@@ -66,8 +67,8 @@ pub fn router<S: WorkflowService>(service: Arc<S>) -> Router {
         )
         .route("/api/workflow/{id}/pause", put(pause))
         .route("/api/workflow/{id}/resume", put(resume))
-        .route("/api/workflow/{id}/retry", post(retry))
-        .route("/api/workflow/{id}/restart", post(restart))
+        .route("/api/workflow/{id}/retry", post(retry::<S>))
+        .route("/api/workflow/{id}/restart", post(restart::<S>))
         .route(
             "/api/metadata/workflow",
             get(workflow_defs::<S>)
@@ -256,17 +257,24 @@ async fn resume(Path(id): Path<String>) -> ApiError {
     ))
 }
 
-async fn retry(Path(id): Path<String>) -> ApiError {
-    ApiError::conflict(format!(
-        "workflow '{id}' cannot be retried on the local engine (no redrive); start it again"
-    ))
+async fn retry<S: WorkflowService>(
+    State(service): State<Arc<S>>,
+    Path(id): Path<String>,
+    Query(params): Params,
+) -> ApiResult<StatusCode> {
+    let resume_subworkflow_tasks = flag(&params, "resumeSubworkflowTasks", false);
+    service.retry(&id, resume_subworkflow_tasks).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
-async fn restart(Path(id): Path<String>) -> ApiError {
-    ApiError::conflict(format!(
-        "workflow '{id}' cannot be restarted under the same id (execution names are unique); \
-         start it again"
-    ))
+async fn restart<S: WorkflowService>(
+    State(service): State<Arc<S>>,
+    Path(id): Path<String>,
+    Query(params): Params,
+) -> ApiResult<StatusCode> {
+    let use_latest_definitions = flag(&params, "useLatestDefinitions", false);
+    service.restart(&id, use_latest_definitions).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn register_workflow<S: WorkflowService>(
@@ -401,5 +409,7 @@ async fn not_found() -> ApiError {
 
 #[cfg(all(test, feature = "local"))]
 mod tests;
+#[cfg(all(test, feature = "local"))]
+mod tests_rerun;
 #[cfg(all(test, feature = "local"))]
 mod tests_compat;

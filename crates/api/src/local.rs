@@ -45,6 +45,16 @@ impl From<Error> for ApiError {
     }
 }
 
+/// Conductor's answer to a retry or restart of a workflow that has not ended.
+fn rerun_error(e: Error) -> ApiError {
+    match e {
+        Error::Engine(EngineError::StillRunning(_)) => {
+            ApiError::conflict("Workflow is still running.  status=RUNNING")
+        }
+        other => other.into(),
+    }
+}
+
 fn table(e: ocflow_local::TableError) -> ApiError {
     ApiError::internal(e.to_string())
 }
@@ -234,6 +244,20 @@ impl WorkflowService for LocalHost {
     async fn update_task(&self, update: TaskUpdate) -> ApiResult<()> {
         LocalHost::update_task(self, &update.task_id, &update.result)?;
         Ok(())
+    }
+
+    async fn retry(&self, workflow_id: &str, _resume_subworkflow_tasks: bool) -> ApiResult<()> {
+        match LocalHost::retry(self, workflow_id) {
+            Err(Error::Engine(EngineError::NotRedrivable { .. })) => Err(ApiError::conflict(
+                "There are no retriable tasks! Use restart if you want to attempt entire \
+                 workflow execution again.",
+            )),
+            other => other.map(drop).map_err(rerun_error),
+        }
+    }
+
+    async fn restart(&self, workflow_id: &str, use_latest_definitions: bool) -> ApiResult<()> {
+        LocalHost::restart(self, workflow_id, use_latest_definitions).map_err(rerun_error)
     }
 
     async fn update_task_and_poll(&self, update: TaskUpdate) -> ApiResult<Option<Value>> {

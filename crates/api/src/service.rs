@@ -87,6 +87,46 @@ pub trait WorkflowService: Send + Sync + 'static {
     /// Applies a worker's result.
     fn update_task(&self, update: TaskUpdate) -> impl Future<Output = ApiResult<()>> + Send;
 
+    /// Conductor's retry (`POST /api/workflow/{id}/retry`), which is Step Functions'
+    /// `RedriveExecution`: a `FAILED`, `TIMED_OUT` or `TERMINATED` workflow runs again under the
+    /// same id from the task(s) that did not complete. Tasks that completed keep their outputs
+    /// and do not run again; each retried task shows as a new attempt (the failed one stays
+    /// `FAILED`, the new one has `retryCount` one higher); retry counters of the state start
+    /// again. Inside a fork or dynamic fork only the failed or unfinished branches run again.
+    ///
+    /// `resume_subworkflow_tasks` is Conductor's `resumeSubworkflowTasks`; a backend that cannot
+    /// retry inside a sub-workflow retries the SUB_WORKFLOW task itself (a new child run).
+    ///
+    /// Errors, as Conductor answers them: 404 for an unknown workflow; 409 for one still
+    /// running (`Workflow is still running.  status=RUNNING`) or `COMPLETED` (nothing to
+    /// retry). The default answers 409: the backend cannot retry.
+    fn retry(
+        &self,
+        workflow_id: &str,
+        resume_subworkflow_tasks: bool,
+    ) -> impl Future<Output = ApiResult<()>> + Send {
+        let _ = resume_subworkflow_tasks;
+        let message = format!("workflow '{workflow_id}' cannot be retried by this service");
+        async move { Err(ApiError::conflict(message)) }
+    }
+
+    /// Conductor's restart (`POST /api/workflow/{id}/restart`): a workflow that has ended, in
+    /// any terminal status, runs again from the beginning with its original input under the
+    /// same id; its earlier tasks are no longer listed. With `use_latest_definitions` it runs
+    /// the latest registered version of its definition, else the one it ran with.
+    ///
+    /// Errors: 404 for an unknown workflow; 409 for one still running (`Workflow is still
+    /// running.  status=RUNNING`). The default answers 409: the backend cannot restart.
+    fn restart(
+        &self,
+        workflow_id: &str,
+        use_latest_definitions: bool,
+    ) -> impl Future<Output = ApiResult<()>> + Send {
+        let _ = use_latest_definitions;
+        let message = format!("workflow '{workflow_id}' cannot be restarted by this service");
+        async move { Err(ApiError::conflict(message)) }
+    }
+
     /// Applies a worker's result, then hands the same worker the next task of that task's type
     /// if one is waiting (Conductor's `update-v2`). By default it hands out none, which
     /// Conductor's workers accept: they poll again.

@@ -256,6 +256,21 @@ impl LocalHost {
         self.workflow(&id)
     }
 
+    /// Conductor's retry: a failed, timed out or terminated workflow runs again from the tasks
+    /// that did not complete, under the same id (a Step Functions redrive, see
+    /// [`Engine::redrive`]); a retried worker task is queued again with a new task token.
+    /// Returns how many times the workflow has been retried.
+    pub fn retry(&self, execution_id: &str) -> Result<u32, Error> {
+        Ok(self.engine.redrive(execution_id)?)
+    }
+
+    /// Conductor's restart: an ended workflow runs again from the beginning with its input,
+    /// under the same id ([`Engine::restart`]); with `use_latest_definition`, on the latest
+    /// registered version of its definition.
+    pub fn restart(&self, execution_id: &str, use_latest_definition: bool) -> Result<(), Error> {
+        Ok(self.engine.restart(execution_id, use_latest_definition)?)
+    }
+
     /// The execution as Conductor shows it, now.
     pub fn workflow(&self, execution_id: &str) -> Result<Workflow, Error> {
         Ok(self.engine.conductor_workflow(execution_id)?)
