@@ -149,16 +149,23 @@ impl Metadata {
         let mut items = Vec::new();
         let mut start_key = None;
         loop {
-            let output = self
+            let mut query = self
                 .client
                 .query()
                 .table_name(&self.table)
                 .index_name(crate::table::index::BY_WORKFLOW)
-                .key_condition_expression("#p = :p AND begins_with(#s, :s)")
                 .expression_attribute_names("#p", attr::WORKFLOW_NAME)
-                .expression_attribute_names("#s", attr::STATUS_START_TIME)
-                .expression_attribute_values(":p", s(partition))
-                .expression_attribute_values(":s", s(prefix))
+                .expression_attribute_values(":p", s(partition));
+            // DynamoDB refuses an empty key value, so no `begins_with` for "everything".
+            query = if prefix.is_empty() {
+                query.key_condition_expression("#p = :p")
+            } else {
+                query
+                    .key_condition_expression("#p = :p AND begins_with(#s, :s)")
+                    .expression_attribute_names("#s", attr::STATUS_START_TIME)
+                    .expression_attribute_values(":s", s(prefix))
+            };
+            let output = query
                 .scan_index_forward(false)
                 .set_exclusive_start_key(start_key.take())
                 .send()
