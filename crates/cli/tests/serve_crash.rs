@@ -1,7 +1,8 @@
 //! `ocflow serve` killed with SIGKILL while executions wait on a timer, on workers and on a
 //! retry delay, then started again on the same database: every execution finishes with the
 //! right output, a task a worker completed before the crash is not handed out again, and an
-//! HTTP call that completed before the crash is not made again.
+//! HTTP call that completed before the crash is not made again. A workflow that failed before
+//! the crash is retried after it, from its failed task.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
@@ -209,7 +210,8 @@ async fn register(client: &Client, charge_url: &str) {
             "/api/metadata/taskdefs",
             json!([
                 {"name": "encode", "retryCount": 0},
-                {"name": "flaky", "retryCount": 1, "retryLogic": "FIXED", "retryDelaySeconds": 3}
+                {"name": "flaky", "retryCount": 1, "retryLogic": "FIXED", "retryDelaySeconds": 3},
+                {"name": "publish", "retryCount": 0}
             ]),
         )
         .await;
@@ -237,6 +239,15 @@ async fn register(client: &Client, charge_url: &str) {
                  "inputParameters": {"n": "${workflow.input.n}"}}
             ],
             "outputParameters": {"result": "${flaky.output.result}"}}),
+        json!({"name": "publish_after_pay", "version": 1, "schemaVersion": 2,
+            "tasks": [
+                {"name": "charge", "taskReferenceName": "charge", "type": "HTTP",
+                 "inputParameters": {"http_request": {"uri": charge_url, "method": "POST",
+                                     "body": {"order": "${workflow.input.order}"}}}},
+                {"name": "publish", "taskReferenceName": "publish", "type": "SIMPLE",
+                 "inputParameters": {"order": "${workflow.input.order}"}}
+            ],
+            "outputParameters": {"published": "${publish.output.url}"}}),
     ];
     for workflow in workflows {
         client.post("/api/metadata/workflow", workflow).await;
@@ -315,6 +326,21 @@ async fn executions_survive_a_sigkill_of_ocflow_serve() {
             })
             .await;
     }
+    // A workflow that failed before the crash, to be retried after it.
+    let failed = client
+        .post(
+            "/api/workflow/publish_after_pay",
+            json!({"order": "o-retry"}),
+        )
+        .await;
+    for task in client.poll("publish", 1).await {
+        client
+            .answer(&task, "FAILED_WITH_TERMINAL_ERROR", json!({}))
+            .await;
+    }
+    client
+        .wait_for(&failed, "failed", |w| w["status"] == "FAILED")
+        .await;
     let crashed_at = Instant::now();
     server.crash();
 
@@ -344,7 +370,28 @@ async fn executions_survive_a_sigkill_of_ocflow_serve() {
             .await;
     }
 
+    // Retry after the restart: the charge is not made again, the publish task runs again.
+    client
+        .post(&format!("/api/workflow/{failed}/retry"), json!({}))
+        .await;
+    for task in client.poll("publish", 1).await {
+        assert_eq!(task["workflowInstanceId"], failed.as_str());
+        client
+            .answer(&task, "COMPLETED", json!({"url": "s3://o-retry"}))
+            .await;
+    }
+
     let done = |w: &Value| w["status"] != "RUNNING";
+    let retried = client.wait_for(&failed, "completed", done).await;
+    assert_eq!(retried["status"], "COMPLETED", "{retried:#}");
+    assert_eq!(retried["output"], json!({"published": "s3://o-retry"}));
+    assert_eq!(task_status(&retried, "charge"), ["COMPLETED"]);
+    assert_eq!(task_status(&retried, "publish"), ["FAILED", "COMPLETED"]);
+    assert_eq!(
+        payments.count("o-retry"),
+        1,
+        "the retry did not charge again"
+    );
     for (id, order) in &paying {
         let workflow = client.wait_for(id, "completed", done).await;
         assert_eq!(workflow["status"], "COMPLETED", "{workflow:#}");
