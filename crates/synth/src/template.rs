@@ -109,6 +109,7 @@ mod param {
     pub const SFN_LOG_LEVEL: &str = "StateMachineLogLevel";
     pub const SFN_LOG_DATA: &str = "StateMachineLogExecutionData";
     pub const TRACING: &str = "Tracing";
+    pub const API_REGISTRATION: &str = "ApiRegistration";
 }
 
 /// Template conditions, by logical name.
@@ -117,6 +118,7 @@ mod cond {
     pub const SFN_LOG_DATA: &str = "StateMachineLogExecutionDataOn";
     pub const TRACING: &str = "TracingOn";
     pub const REGISTRY: &str = "ServiceRegistrySet";
+    pub const API_REGISTRATION: &str = "ApiRegistrationOn";
 }
 
 const TABLE: &str = "ExecutionsTable";
@@ -127,6 +129,8 @@ const START_DLQ: &str = "StartDeadLetterQueue";
 const EXTERNAL_QUEUE: &str = "ExternalTaskQueue";
 const STATUS_RULE: &str = "ExecutionStatusRule";
 const RECONCILE_RULE: &str = "ReconcileScheduleRule";
+/// The role of state machines the API function registers (only with `ApiRegistration`).
+const API_MACHINE_ROLE: &str = "ApiStateMachineRole";
 /// Receives after which a start or worker message goes to its dead-letter queue.
 const MAX_RECEIVE_COUNT: u32 = 5;
 /// Fourteen days, SQS's longest retention, for dead letters.
@@ -244,6 +248,7 @@ pub(crate) fn build(plan: &Plan<'_>, options: &SynthOptions) -> Value {
         function_resources(plan, *function, options, &mut resources);
     }
     tracker_triggers(&mut resources, options);
+    resources.insert(API_MACHINE_ROLE.into(), api_machine_role(plan));
     for workflow in &plan.workflows {
         workflow_resources(plan, workflow, &mut resources);
     }
@@ -308,6 +313,12 @@ fn parameters() -> Value {
             "AllowedValues": ["true", "false"],
             "Description": "X-Ray tracing of state machines and functions.",
         },
+        param::API_REGISTRATION: {
+            "Type": "String",
+            "Default": "false",
+            "AllowedValues": ["true", "false"],
+            "Description": "Whether the API function may register workflows (POST /api/metadata/workflow creates and updates state machines, which run with ApiStateMachineRole).",
+        },
     })
 }
 
@@ -318,6 +329,7 @@ fn conditions() -> Value {
         cond::SFN_LOG_DATA: equals(param::SFN_LOG_DATA, "true"),
         cond::TRACING: equals(param::TRACING, "true"),
         cond::REGISTRY: { "Fn::Not": [equals(param::REGISTRY, "")] },
+        cond::API_REGISTRATION: equals(param::API_REGISTRATION, "true"),
     })
 }
 
@@ -482,6 +494,7 @@ fn function_resources(
                 }),
             );
         }
+        Function::Api => {}
         Function::Tracker => {
             control_environment(plan, &mut environment);
             statements.push(allow(&["states:DescribeExecution"], vec![executions_arn()]));
@@ -497,8 +510,15 @@ fn function_resources(
         }
     }
 
+    let mut extra_policies = Vec::new();
+    if function == Function::Api {
+        api_function(plan, &mut environment, &mut statements, &mut extra_policies);
+        properties.insert("FunctionUrlConfig".into(), json!({ "AuthType": "AWS_IAM" }));
+    }
+
     resources.insert(log_group_id.clone(), log_group(true));
     let mut policies = vec![policy("function", statements)];
+    policies.extend(extra_policies);
     policies.push(xray_policy(false));
     resources.insert(
         role_id.clone(),
@@ -531,6 +551,139 @@ fn function_resources(
             "Properties": all,
         }),
     );
+}
+
+/// The API function: the control environment, what registering workflows needs, and a role
+/// allowing what the REST API does (start, describe, history, stop, redrive; the table and its
+/// indexes; the worker queues), plus creating and updating this stack's machines when
+/// `ApiRegistration` is on.
+fn api_function(
+    plan: &Plan<'_>,
+    environment: &mut Map<String, Value>,
+    statements: &mut Vec<Value>,
+    policies: &mut Vec<Value>,
+) {
+    control_environment(plan, environment);
+    environment.insert(
+        env::WORKER_QUEUE_PREFIX.into(),
+        sub(names::worker_queue_name("")),
+    );
+    environment.insert(
+        env::STATE_MACHINE_ROLE_ARN.into(),
+        if_(
+            cond::API_REGISTRATION,
+            get_att(API_MACHINE_ROLE, "Arn"),
+            no_value(),
+        ),
+    );
+    environment.insert(
+        env::HTTP_TASK_FUNCTION_ARN.into(),
+        get_att(Function::HttpTask.logical_id(), "Arn"),
+    );
+    environment.insert(
+        env::SCRIPT_TASK_FUNCTION_ARN.into(),
+        get_att(Function::ScriptTask.logical_id(), "Arn"),
+    );
+    environment.insert(env::EXTERNAL_TASK_QUEUE_URL.into(), r(EXTERNAL_QUEUE));
+    statements.push(allow(
+        &["states:StartExecution"],
+        vec![state_machines_arn()],
+    ));
+    statements.push(allow(
+        &[
+            "states:DescribeExecution",
+            "states:GetExecutionHistory",
+            "states:StopExecution",
+            "states:RedriveExecution",
+        ],
+        vec![executions_arn()],
+    ));
+    statements.push(allow(
+        &[
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:Query",
+            "dynamodb:Scan",
+        ],
+        table_arns(),
+    ));
+    if !plan.worker_queues.is_empty() {
+        let queues = plan
+            .worker_queues
+            .values()
+            .map(|id| get_att(id, "Arn"))
+            .collect();
+        statements.push(allow(
+            &[
+                "sqs:GetQueueUrl",
+                "sqs:ReceiveMessage",
+                "sqs:DeleteMessage",
+                "sqs:ChangeMessageVisibility",
+            ],
+            queues,
+        ));
+    }
+    // Task tokens name no resource type in IAM: AWS requires "*".
+    statements.push(allow(
+        &[
+            "states:SendTaskSuccess",
+            "states:SendTaskFailure",
+            "states:SendTaskHeartbeat",
+        ],
+        vec![json!("*")],
+    ));
+    policies.push(if_(
+        cond::API_REGISTRATION,
+        policy(
+            "registration",
+            vec![
+                allow(
+                    &["states:CreateStateMachine", "states:UpdateStateMachine"],
+                    vec![state_machines_arn()],
+                ),
+                allow(&["iam:PassRole"], vec![get_att(API_MACHINE_ROLE, "Arn")]),
+            ],
+        ),
+        no_value(),
+    ));
+}
+
+/// The role of machines the API registers: what compiled workflows of this deployment may
+/// target (the task functions, the worker and external-task queues, this stack's machines).
+fn api_machine_role(plan: &Plan<'_>) -> Value {
+    let functions = [Function::HttpTask, Function::ScriptTask]
+        .iter()
+        .flat_map(|f| {
+            let id = f.logical_id();
+            [get_att(id, "Arn"), sub(format!("${{{id}.Arn}}:*"))]
+        })
+        .collect();
+    let mut queues = vec![get_att(EXTERNAL_QUEUE, "Arn")];
+    queues.extend(plan.worker_queues.values().map(|id| get_att(id, "Arn")));
+    let statements = vec![
+        allow(&["lambda:InvokeFunction"], functions),
+        allow(&["sqs:SendMessage"], queues),
+        allow(&["states:StartExecution"], vec![state_machines_arn()]),
+        allow(
+            &["states:DescribeExecution", "states:StopExecution"],
+            vec![executions_arn()],
+        ),
+        allow(
+            &["events:PutTargets", "events:PutRule", "events:DescribeRule"],
+            vec![sub(
+                "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/StepFunctionsGetEventsForStepFunctionsExecutionRule",
+            )],
+        ),
+    ];
+    let mut role = role(
+        "states.amazonaws.com",
+        vec![policy("integrations", statements), xray_policy(true)],
+        true,
+    );
+    role["Condition"] = json!(cond::API_REGISTRATION);
+    reorder(role, &["Type", "Condition", "Properties"])
 }
 
 /// The environment the starter and tracker read (`ocflow_control::deployment::env`): the table
@@ -827,6 +980,14 @@ fn outputs(plan: &Plan<'_>) -> Value {
         output(
             "Queue of tasks completed from outside (WAIT, HUMAN)".into(),
             r(EXTERNAL_QUEUE),
+        ),
+    );
+    out.insert(
+        "ApiUrl".into(),
+        output(
+            "Conductor REST API (function URL, IAM authentication: sign requests with SigV4)"
+                .into(),
+            get_att(&format!("{}Url", Function::Api.logical_id()), "FunctionUrl"),
         ),
     );
     out.insert(

@@ -21,15 +21,18 @@ pub enum Function {
     Starter,
     /// Records execution status changes and reconciles stuck rows.
     Tracker,
+    /// Serves the Conductor-compatible REST API behind a function URL.
+    Api,
 }
 
 impl Function {
     /// Functions every deployment has, in template order.
-    pub const SHARED: [Function; 4] = [
+    pub const SHARED: [Function; 5] = [
         Function::HttpTask,
         Function::ScriptTask,
         Function::Starter,
         Function::Tracker,
+        Function::Api,
     ];
 
     /// The folder under `functions/` holding the function's crate.
@@ -39,6 +42,7 @@ impl Function {
             Function::ScriptTask => "script-task",
             Function::Starter => "starter",
             Function::Tracker => "tracker",
+            Function::Api => "api",
         }
     }
 
@@ -49,6 +53,7 @@ impl Function {
             Function::ScriptTask => "ScriptTaskFunction",
             Function::Starter => "StarterFunction",
             Function::Tracker => "TrackerFunction",
+            Function::Api => "ApiFunction",
         }
     }
 }

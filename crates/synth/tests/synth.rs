@@ -7,7 +7,7 @@ use std::process::Command;
 
 use ocflow_asl::{ExecutionType, StateMachine};
 use ocflow_synth::{Error, SynthOptions, SynthOutput, SynthWorkflow, WorkflowOptions, synthesize};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// The workflows of `workflows/`, compiled, each child once; `price_quote` deployed as Express.
 fn fixtures() -> Vec<SynthWorkflow> {
@@ -164,8 +164,8 @@ fn no_wildcard_except_where_aws_requires_it() {
     let roles = resources_of(&template, "AWS::IAM::Role");
     assert_eq!(
         roles.len(),
-        ocflow_synth::Function::SHARED.len() + fixtures().len(),
-        "one role per function and per state machine"
+        ocflow_synth::Function::SHARED.len() + fixtures().len() + 1,
+        "one role per function and per state machine, and the role of machines the API registers"
     );
     for (id, role) in roles {
         for (action, resource) in grants(role) {
@@ -494,7 +494,10 @@ fn only_functions_that_exist_are_deployed() {
         );
         deployed.push(dir);
     }
-    assert_eq!(deployed, ["http-task", "script-task", "starter", "tracker"]);
+    assert_eq!(
+        deployed,
+        ["http-task", "script-task", "starter", "tracker", "api"]
+    );
 
     let event_function = r#"{"QueryLanguage": "JSONata", "StartAt": "fn", "States": {"fn": {
         "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
@@ -524,7 +527,7 @@ fn starter_and_tracker_find_every_machine_and_the_table_the_template_creates() {
 
     let template = parse_template(&synthesized());
     let resources = &template["Resources"];
-    for function in ["StarterFunction", "TrackerFunction"] {
+    for function in ["StarterFunction", "TrackerFunction", "ApiFunction"] {
         let variables = &resources[function]["Properties"]["Environment"]["Variables"];
         assert_eq!(variables[env::EXECUTIONS_TABLE]["Ref"], "ExecutionsTable");
         let var = |name: &str| {
@@ -579,5 +582,99 @@ fn starter_and_tracker_find_every_machine_and_the_table_the_template_creates() {
     assert_eq!(
         properties["TimeToLiveSpecification"]["AttributeName"],
         "expiresAt"
+    );
+}
+
+#[test]
+fn the_api_is_an_iam_protected_function_url_with_least_privilege() {
+    use ocflow_control::deployment::env;
+
+    let template = parse_template(&synthesized());
+    let resources = &template["Resources"];
+    let api = &resources["ApiFunction"]["Properties"];
+    assert_eq!(api["FunctionUrlConfig"], json!({"AuthType": "AWS_IAM"}));
+    assert_eq!(
+        template["Outputs"]["ApiUrl"]["Value"],
+        json!({"Fn::GetAtt": ["ApiFunctionUrl", "FunctionUrl"]})
+    );
+    let variables = &api["Environment"]["Variables"];
+    assert_eq!(
+        resolve_sub(&variables[env::WORKER_QUEUE_PREFIX]),
+        "shop-worker-"
+    );
+    assert_eq!(
+        variables[env::STATE_MACHINE_ROLE_ARN]["Fn::If"][0],
+        "ApiRegistrationOn",
+        "registering is off unless the parameter turns it on"
+    );
+
+    let worker_queues: Vec<String> = resources_of(&template, "AWS::SQS::Queue")
+        .into_iter()
+        .filter(|(id, _)| id.starts_with("WorkerQueue") && !id.ends_with("DeadLetters"))
+        .map(|(id, _)| format!("${{{id}.Arn}}"))
+        .collect();
+    assert!(!worker_queues.is_empty());
+    let executions = "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:${AWS::StackName}-*:*";
+    let machines = "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:${AWS::StackName}-*";
+    let mut expected: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut grant = |action: &str, resource: &str| {
+        expected.insert((action.to_owned(), resource.to_owned()));
+    };
+    grant("logs:CreateLogStream", "${ApiFunctionLogGroup.Arn}");
+    grant("logs:PutLogEvents", "${ApiFunctionLogGroup.Arn}");
+    grant("states:StartExecution", machines);
+    for action in [
+        "states:DescribeExecution",
+        "states:GetExecutionHistory",
+        "states:StopExecution",
+        "states:RedriveExecution",
+    ] {
+        grant(action, executions);
+    }
+    for action in [
+        "GetItem",
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "Query",
+        "Scan",
+    ] {
+        grant(&format!("dynamodb:{action}"), "${ExecutionsTable.Arn}");
+        grant(
+            &format!("dynamodb:{action}"),
+            "${ExecutionsTable.Arn}/index/*",
+        );
+    }
+    for queue in &worker_queues {
+        for action in [
+            "GetQueueUrl",
+            "ReceiveMessage",
+            "DeleteMessage",
+            "ChangeMessageVisibility",
+        ] {
+            grant(&format!("sqs:{action}"), queue);
+        }
+    }
+    for action in ["SendTaskSuccess", "SendTaskFailure", "SendTaskHeartbeat"] {
+        grant(&format!("states:{action}"), "*");
+    }
+    // Only with ApiRegistration=true (a conditional policy):
+    grant("states:CreateStateMachine", machines);
+    grant("states:UpdateStateMachine", machines);
+    grant("iam:PassRole", "${ApiStateMachineRole.Arn}");
+    for action in ["xray:PutTraceSegments", "xray:PutTelemetryRecords"] {
+        grant(action, "*");
+    }
+    assert_eq!(grants(&resources["ApiFunctionRole"]), expected);
+    let registration = resources["ApiFunctionRole"]["Properties"]["Policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["Fn::If"][1]["PolicyName"] == "registration")
+        .expect("a registration policy");
+    assert_eq!(registration["Fn::If"][0], "ApiRegistrationOn");
+    assert_eq!(
+        resources["ApiStateMachineRole"]["Condition"],
+        "ApiRegistrationOn"
     );
 }
