@@ -35,15 +35,15 @@ fi
 cargo nextest run --workspace --locked --no-fail-fast
 cargo test --workspace --locked --doc
 
-# The task functions as Lambda ships them: cargo-lambda (PyPI) builds the bootstrap binaries
+# The functions as Lambda ships them: cargo-lambda (PyPI) builds the bootstrap binaries
 # (x86_64 here; see crates/tasks/README.md for --arm64), which must stay within 6 MiB.
 if [ ! -x "$tools/lambda-venv/bin/cargo-lambda" ]; then
   python3 -m venv "$tools/lambda-venv"
   "$tools/lambda-venv/bin/pip" install -q --disable-pip-version-check cargo-lambda ziglang >/dev/null
 fi
 PATH="$tools/lambda-venv/bin:$PATH" cargo lambda build --release --locked \
-  -p ocflow-fn-http-task -p ocflow-fn-script-task
-for function in http-task script-task; do
+  -p ocflow-fn-http-task -p ocflow-fn-script-task -p ocflow-fn-api
+for function in http-task script-task api; do
   size=$(stat -c %s "${CARGO_TARGET_DIR:-target}/lambda/ocflow-fn-$function/bootstrap")
   echo "lambda $function: bootstrap is $size bytes"
   [ "$size" -le $((6 * 1024 * 1024)) ] || { echo "lambda $function: over 6 MiB" >&2; exit 1; }
