@@ -28,6 +28,16 @@ if [ ! -f "$tools/moto-venv/.ocflow-ready" ]; then
   touch "$tools/moto-venv/.ocflow-ready"
 fi
 
+# conductor-python (PyPI), Conductor's Python SDK, run unchanged against `ocflow serve` by
+# crates/cli/tests/conductor_python.rs. The marker holds the requirements the venv was made from.
+compat="tests/compat/conductor-python/requirements.txt"
+if ! cmp -s "$compat" "$tools/conductor-venv/.ocflow-ready"; then
+  rm -rf "$tools/conductor-venv"
+  python3 -m venv "$tools/conductor-venv"
+  "$tools/conductor-venv/bin/pip" install -q --disable-pip-version-check -r "$compat" >/dev/null
+  cp "$compat" "$tools/conductor-venv/.ocflow-ready"
+fi
+
 if ! command -v cargo-nextest >/dev/null 2>&1; then
   cargo install --locked cargo-nextest
 fi
