@@ -154,6 +154,24 @@ async fn a_registered_workflow_runs_through_the_api_with_a_worker() {
     assert_eq!(running["status"], "RUNNING");
     assert_eq!(running["correlationId"], "c-7");
 
+    let (status, body) = call(
+        &app,
+        Method::POST,
+        &format!("/api/workflow/{id}/retry"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(body.contains("still running"), "{body}");
+    let (status, body) = call(
+        &app,
+        Method::POST,
+        &format!("/api/workflow/{id}/restart"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+
     let task = poll_task(&app, "encode").await;
     assert_eq!(task["workflowInstanceId"], json!(id));
     assert_eq!(task["referenceTaskName"], "encode_ref");

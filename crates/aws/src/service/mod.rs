@@ -25,6 +25,13 @@
 //! through the API; task variables (`assignedVariables`) appear in the history only when the
 //! state machine logs execution data, so a task's status then comes from its task events only.
 //!
+//! # Retry and restart
+//!
+//! Retry is RedriveExecution: a failed, timed-out or stopped Standard execution runs again from
+//! what did not succeed, under the same ARN and so the same workflowId. Restart under the same
+//! id is refused (409): the id is the execution name, which Step Functions keeps for 90 days,
+//! so a run from the beginning needs a new start (a new id).
+//!
 //! # Metadata and workers
 //!
 //! Registering a workflow compiles it (task and workflow definitions from the table, as
@@ -880,6 +887,62 @@ impl WorkflowService for AwsWorkflowService {
             .map_err(|e| sdk_error("StopExecution", e))?;
         self.fresh_row(row).await?;
         Ok(())
+    }
+
+    async fn retry(&self, workflow_id: &str, resume_subworkflow_tasks: bool) -> ApiResult<()> {
+        // A redrive re-runs what did not succeed; child executions run again as new children.
+        let _ = resume_subworkflow_tasks;
+        let row = self.fresh_row(self.row(workflow_id).await?).await?;
+        if !row.tracked {
+            return Err(ApiError::conflict(format!(
+                "workflow '{workflow_id}' runs on an Express state machine, which Step \
+                 Functions cannot redrive"
+            )));
+        }
+        match row.status {
+            ExecutionStatus::Running | ExecutionStatus::PendingRedrive => {
+                return Err(ApiError::conflict(format!(
+                    "Workflow is still running.  status={}",
+                    row.status
+                )));
+            }
+            ExecutionStatus::Succeeded => {
+                return Err(ApiError::conflict(format!(
+                    "workflow '{workflow_id}' has completed: nothing to retry"
+                )));
+            }
+            _ => {}
+        }
+        self.sfn
+            .redrive_execution()
+            .execution_arn(&row.execution_arn)
+            .send()
+            .await
+            .map_err(|e| {
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_execution_not_redrivable())
+                {
+                    ApiError::conflict(format!(
+                        "workflow '{workflow_id}' cannot be retried: {}",
+                        DisplayErrorContext(&e)
+                    ))
+                } else {
+                    sdk_error("RedriveExecution", e)
+                }
+            })?;
+        self.fresh_row(row).await?;
+        Ok(())
+    }
+
+    async fn restart(&self, workflow_id: &str, use_latest_definitions: bool) -> ApiResult<()> {
+        let _ = use_latest_definitions;
+        let row = self.row(workflow_id).await?;
+        Err(ApiError::conflict(format!(
+            "workflow '{workflow_id}' cannot be restarted under the same id on AWS: its id is \
+             the Step Functions execution name, which stays taken for 90 days; start \
+             '{}' again with the same input (a new id), or retry it",
+            row.workflow_name
+        )))
     }
 
     async fn search(&self, search: &WorkflowSearch) -> ApiResult<SearchResult<WorkflowSummary>> {
