@@ -410,6 +410,6 @@ async fn not_found() -> ApiError {
 #[cfg(all(test, feature = "local"))]
 mod tests;
 #[cfg(all(test, feature = "local"))]
-mod tests_rerun;
-#[cfg(all(test, feature = "local"))]
 mod tests_compat;
+#[cfg(all(test, feature = "local"))]
+mod tests_rerun;
