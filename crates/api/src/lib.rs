@@ -171,6 +171,7 @@ async fn start_by_name<S: WorkflowService>(
         },
         priority: number(&params, "priority")?,
         input,
+        workflow_def: None,
     };
     Ok(text(service.start(request).await?))
 }

@@ -75,8 +75,40 @@ fn execution_status(status: &str) -> ApiResult<ExecutionStatus> {
     })
 }
 
+/// Makes a start's inline definition the one that runs. Conductor runs it without registering
+/// it; here workflows run by name, so it is registered (and kept, as `POST
+/// /api/metadata/workflow` keeps it) unless the same definition is registered already. Another
+/// definition registered under the same name and version is a conflict.
+fn register_inline(host: &LocalHost, name: &str, def: &WorkflowDef) -> ApiResult<()> {
+    if def.name != name {
+        return Err(ApiError::bad_request(format!(
+            "the inline workflowDef is named '{}', the start names '{name}'",
+            def.name
+        )));
+    }
+    match host
+        .catalog()
+        .workflow(name, Some(def.version()))
+        .map_err(table)?
+    {
+        Some(registered) if registered == *def => Ok(()),
+        Some(_) => Err(ApiError::conflict(format!(
+            "workflow '{name}' version {} is registered with another definition than the \
+             inline workflowDef; register the new one first (PUT /api/metadata/workflow)",
+            def.version()
+        ))),
+        None => {
+            host.register_definition(def)?;
+            Ok(())
+        }
+    }
+}
+
 impl WorkflowService for LocalHost {
     async fn start(&self, request: StartWorkflowRequest) -> ApiResult<String> {
+        if let Some(def) = &request.workflow_def {
+            register_inline(self, &request.name, def)?;
+        }
         if let Some(version) = request.version {
             let latest = self
                 .catalog()

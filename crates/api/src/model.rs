@@ -1,6 +1,7 @@
 //! Request and response bodies of the API, in Conductor's JSON shapes.
 
 use ocflow_control::worker::TaskResult;
+use ocflow_dsl::model::WorkflowDef;
 use ocflow_engine::conductor::Workflow;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -41,6 +42,10 @@ pub struct StartWorkflowRequest {
     /// Conductor's priority (0-99); recorded nowhere locally.
     #[serde(default)]
     pub priority: Option<i64>,
+    /// A definition to run instead of the registered one (Conductor's inline `workflowDef`, as
+    /// the SDKs' `ConductorWorkflow` sends it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workflow_def: Option<WorkflowDef>,
 }
 
 /// A workflow as search lists it (Conductor's `WorkflowSummary`).

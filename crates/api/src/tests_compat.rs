@@ -180,3 +180,71 @@ async fn a_simple_task_shows_its_name_as_type_and_the_input_the_worker_got() {
     assert_eq!(task["inputData"], json!({"file": "a.mp4"}));
     assert_eq!(task["outputData"], json!({"size": 7}));
 }
+
+/// The SDKs' `ConductorWorkflow.start_workflow_with_input` sends the definition inline.
+#[tokio::test]
+async fn a_start_with_an_inline_definition_runs_it() {
+    let api = Api::with_media().await;
+    let clip = json!({
+        "name": "clip", "version": 1, "schemaVersion": 2,
+        "tasks": [{"name": "cut", "taskReferenceName": "cut", "type": "SIMPLE",
+                   "inputParameters": {"at": "${workflow.input.at}"}}],
+        "outputParameters": {"parts": "${cut.output.parts}"}
+    });
+    let start = |def: &Value| {
+        json!({"name": "clip", "version": 1, "input": {"at": 5},
+                                     "workflowDef": def, "priority": null})
+    };
+    let (status, id) = api
+        .call(Method::POST, "/api/workflow", Some(start(&clip)))
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "an unregistered inline definition runs: {id}"
+    );
+    let registered = api
+        .json(Method::GET, "/api/metadata/workflow/clip", None)
+        .await;
+    assert_eq!(registered["tasks"][0]["name"], "cut", "and is kept");
+    let polled = api
+        .json(
+            Method::GET,
+            "/api/tasks/poll/batch/cut?count=1&timeout=5000",
+            None,
+        )
+        .await;
+    assert_eq!(polled[0]["workflowInstanceId"], id.as_str());
+    assert_eq!(polled[0]["inputData"], json!({"at": 5}));
+    let (status, text) = api
+        .call(
+            Method::POST,
+            "/api/tasks",
+            Some(json!({"taskId": polled[0]["taskId"], "status": "COMPLETED",
+                        "outputData": {"parts": 2}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert_eq!(api.finished(&id).await["output"], json!({"parts": 2}));
+
+    let (status, again) = api
+        .call(Method::POST, "/api/workflow", Some(start(&clip)))
+        .await;
+    assert_eq!(status, StatusCode::OK, "the same definition again: {again}");
+    assert_ne!(again, id);
+
+    let mut changed = clip.clone();
+    changed["outputParameters"] = json!({"parts": "${cut.output.count}"});
+    let (status, text) = api
+        .call(Method::POST, "/api/workflow", Some(start(&changed)))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{text}");
+    assert!(text.contains("another definition"), "{text}");
+
+    let mut renamed = clip.clone();
+    renamed["name"] = json!("other");
+    let (status, text) = api
+        .call(Method::POST, "/api/workflow", Some(start(&renamed)))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{text}");
+}

@@ -3,8 +3,9 @@
 Usage: python compat_test.py http://127.0.0.1:PORT/api
 
 Registers a workflow with one SIMPLE task through the SDK's workflow executor, starts it with
-the workflow client, lets a TaskHandler worker poll and complete the task, and checks what the
-client then sees. Exits non-zero with a message naming the first mismatch.
+the workflow client (by name, with a StartWorkflowRequest, and as ConductorWorkflow starts it,
+with the definition inline), lets a TaskHandler worker poll and complete the tasks, and checks
+what the client then sees. Exits non-zero with a message naming the first mismatch.
 """
 
 import sys
@@ -19,6 +20,7 @@ from conductor.client.workflow.conductor_workflow import ConductorWorkflow
 from conductor.client.workflow.task.simple_task import SimpleTask
 
 WORKFLOW = "ocflow_python_compat"
+INLINE_WORKFLOW = "ocflow_python_inline"
 TASK_TYPE = "ocflow_python_greet"
 DEADLINE_SECONDS = 20
 
@@ -83,17 +85,23 @@ def check_completed(workflow_client, workflow_id, name, want):
     print(f"ok: {workflow_id} COMPLETED with {workflow.output}")
 
 
+def greeting_workflow(executor, name):
+    """A workflow of one SIMPLE task, greet_ref, whose greeting is the workflow's output."""
+    workflow = ConductorWorkflow(executor=executor, name=name, version=1)
+    task = SimpleTask(task_def_name=TASK_TYPE, task_reference_name="greet_ref")
+    task.input_parameter("name", "${workflow.input.name}")
+    workflow.add(task)
+    workflow.output_parameters({"greeting": "${greet_ref.output.greeting}"})
+    return workflow
+
+
 def main(server_api_url):
     configuration = Configuration(server_api_url=server_api_url)
     clients = OrkesClients(configuration=configuration)
     executor = clients.get_workflow_executor()
     workflow_client = clients.get_workflow_client()
 
-    workflow = ConductorWorkflow(executor=executor, name=WORKFLOW, version=1)
-    task = SimpleTask(task_def_name=TASK_TYPE, task_reference_name="greet_ref")
-    task.input_parameter("name", "${workflow.input.name}")
-    workflow.add(task)
-    workflow.output_parameters({"greeting": "${greet_ref.output.greeting}"})
+    workflow = greeting_workflow(executor, WORKFLOW)
     workflow.register(overwrite=True)
     print(f"ok: registered {WORKFLOW}")
 
@@ -114,6 +122,13 @@ def main(server_api_url):
         )
         found = workflow_client.get_workflow(second, include_tasks=False)
         check(found.correlation_id == "compat-2", f"correlation id {found.correlation_id}")
+
+        # ConductorWorkflow starts send the definition inline, registered or not.
+        third = workflow.start_workflow_with_input({"name": "Lin"})
+        check_completed(workflow_client, third, "Lin", {"greeting": "Hello, Lin", "length": 3})
+        inline = greeting_workflow(executor, INLINE_WORKFLOW)
+        fourth = inline.start_workflow_with_input({"name": "Ida"})
+        check_completed(workflow_client, fourth, "Ida", {"greeting": "Hello, Ida", "length": 3})
 
     # The worker registered its task definition on start (register_task_def=True).
     task_def = clients.get_metadata_client().get_task_def(TASK_TYPE)
