@@ -53,8 +53,11 @@ if [ ! -x "$tools/lambda-venv/bin/cargo-lambda" ]; then
 fi
 PATH="$tools/lambda-venv/bin:$PATH" cargo lambda build --release --locked \
   -p ocflow-fn-http-task -p ocflow-fn-script-task -p ocflow-fn-api
-for function in http-task script-task api; do
+# The API function links three SDK clients, the router and the compiler (registering
+# workflows): about 8.5 MiB; it may take 10.
+for entry in http-task:6 script-task:6 api:10; do
+  function=${entry%%:*} limit=${entry##*:}
   size=$(stat -c %s "${CARGO_TARGET_DIR:-target}/lambda/ocflow-fn-$function/bootstrap")
   echo "lambda $function: bootstrap is $size bytes"
-  [ "$size" -le $((6 * 1024 * 1024)) ] || { echo "lambda $function: over 6 MiB" >&2; exit 1; }
+  [ "$size" -le $((limit * 1024 * 1024)) ] || { echo "lambda $function: over $limit MiB" >&2; exit 1; }
 done
