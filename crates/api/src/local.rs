@@ -104,6 +104,55 @@ fn register_inline(host: &LocalHost, name: &str, def: &WorkflowDef) -> ApiResult
     }
 }
 
+/// A task waiting in a worker queue.
+struct Queued {
+    /// The id its poll hands out.
+    task_id: String,
+    /// Its queue.
+    task_type: String,
+}
+
+/// The queued task a worker's result is for. Its `taskId` is the one the poll handed out, or
+/// the one the workflow lists (`GET /api/workflow/{id}`), which names the same task through its
+/// task token.
+fn queued_task(host: &LocalHost, update: &TaskUpdate) -> ApiResult<Option<Queued>> {
+    let Some(queues) = host.worker_queues() else {
+        return Ok(None);
+    };
+    if let Some(message) = queues.find(&update.task_id).map_err(table)? {
+        return Ok(Some(Queued {
+            task_id: message.task_id,
+            task_type: message.task_type,
+        }));
+    }
+    // A listed task's id is `<workflowId>-<seq>`.
+    let workflow_id = match update.workflow_instance_id.as_str() {
+        "" => match update.task_id.rsplit_once('-') {
+            Some((workflow_id, _)) => workflow_id,
+            None => return Ok(None),
+        },
+        id => id,
+    };
+    let Ok(workflow) = LocalHost::workflow(host, workflow_id) else {
+        return Ok(None);
+    };
+    let token = workflow
+        .tasks
+        .iter()
+        .find(|t| t.task_id == update.task_id)
+        .and_then(|t| t.callback_token.as_deref());
+    match token {
+        Some(token) => Ok(queues
+            .find_by_token(token)
+            .map_err(table)?
+            .map(|message| Queued {
+                task_id: message.task_id,
+                task_type: message.task_type,
+            })),
+        None => Ok(None),
+    }
+}
+
 impl WorkflowService for LocalHost {
     async fn start(&self, request: StartWorkflowRequest) -> ApiResult<String> {
         if let Some(def) = &request.workflow_def {
@@ -274,7 +323,11 @@ impl WorkflowService for LocalHost {
     }
 
     async fn update_task(&self, update: TaskUpdate) -> ApiResult<()> {
-        LocalHost::update_task(self, &update.task_id, &update.result)?;
+        let task_id = match queued_task(self, &update)? {
+            Some(queued) => queued.task_id,
+            None => update.task_id,
+        };
+        LocalHost::update_task(self, &task_id, &update.result)?;
         Ok(())
     }
 
@@ -293,10 +346,7 @@ impl WorkflowService for LocalHost {
     }
 
     async fn update_task_and_poll(&self, update: TaskUpdate) -> ApiResult<Option<Value>> {
-        let queued = match self.worker_queues() {
-            Some(queues) => queues.find(&update.task_id).map_err(table)?,
-            None => None,
-        };
+        let queued = queued_task(self, &update)?;
         let worker_id = update.worker_id.clone();
         WorkflowService::update_task(self, update).await?;
         let Some(queued) = queued else {

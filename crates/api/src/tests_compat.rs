@@ -248,3 +248,43 @@ async fn a_start_with_an_inline_definition_runs_it() {
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{text}");
 }
+
+/// Clients that complete a task they found in the workflow (not through a poll) send the id
+/// the workflow lists.
+#[tokio::test]
+async fn a_result_may_name_the_task_by_the_id_the_workflow_lists() {
+    let api = Api::with_media().await;
+    let id = api.start("a.mp4").await;
+    let polled = api
+        .json(
+            Method::GET,
+            "/api/tasks/poll/batch/encode?count=1&timeout=5000",
+            None,
+        )
+        .await;
+    assert_eq!(polled[0]["workflowInstanceId"], id.as_str());
+    let running = api
+        .json(Method::GET, &format!("/api/workflow/{id}"), None)
+        .await;
+    let listed = running["tasks"][0]["taskId"].as_str().unwrap().to_owned();
+
+    let (status, text) = api
+        .call(
+            Method::POST,
+            "/api/tasks",
+            Some(json!({"taskId": listed, "status": "COMPLETED", "outputData": {"size": 4}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert_eq!(text, listed);
+    assert_eq!(api.finished(&id).await["output"], json!({"size": 4}));
+
+    let (status, text) = api
+        .call(
+            Method::POST,
+            "/api/tasks",
+            Some(json!({"taskId": listed, "status": "COMPLETED", "outputData": {}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "answered once: {text}");
+}

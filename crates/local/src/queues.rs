@@ -180,6 +180,20 @@ impl WorkerQueues {
         Ok(body.and_then(|b| serde_json::from_str(&b).ok()))
     }
 
+    /// The pending task with this task token.
+    pub fn find_by_token(&self, token: &str) -> Result<Option<WorkerMessage>, TableError> {
+        let body: Option<String> = self
+            .tables
+            .lock()
+            .query_row(
+                "SELECT message FROM local_worker_tasks WHERE token = ?1",
+                [token],
+                |row| row.get(0),
+            )
+            .optional()?;
+        Ok(body.and_then(|b| serde_json::from_str(&b).ok()))
+    }
+
     /// Hides a task for `delay` (a worker's `IN_PROGRESS` with `callbackAfterSeconds`); `false`
     /// if it is no longer queued.
     pub fn hide(&self, token: &str, delay: Duration) -> Result<bool, TableError> {
@@ -277,6 +291,11 @@ mod tests {
             q.find("wf-1/a").unwrap().map(|m| m.task_token),
             Some("a".to_owned())
         );
+        assert_eq!(
+            q.find_by_token("a").unwrap().map(|m| m.task_id),
+            Some("wf-1/a".to_owned())
+        );
+        assert_eq!(q.find_by_token("b").unwrap(), None);
         assert!(q.hide("a", Duration::from_secs(100)).unwrap());
         tokio::time::advance(Duration::from_secs(60)).await;
         assert!(q.poll("encode", 1, None, &live).unwrap().is_empty());
