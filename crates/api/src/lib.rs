@@ -88,6 +88,14 @@ pub fn router<S: WorkflowService>(service: Arc<S>) -> Router {
         )
         .route("/api/tasks", post(update_task::<S>))
         .route("/api/tasks/update-v2", post(update_task_v2::<S>))
+        .route(
+            "/api/tasks/{workflow_id}/{task_ref}/{status}",
+            post(update_by_reference::<S>),
+        )
+        .route(
+            "/api/tasks/{workflow_id}/{task_ref}/{status}/sync",
+            post(update_by_reference_sync::<S>),
+        )
         .route("/api/tasks/poll/{task_type}", get(poll_one::<S>))
         .route("/api/tasks/poll/batch/{task_type}", get(poll_batch::<S>))
         .fallback(not_found)
@@ -402,6 +410,88 @@ async fn update_task_v2<S: WorkflowService>(
         Some(task) => Json(task).into_response(),
         None => StatusCode::NO_CONTENT.into_response(),
     })
+}
+
+/// How long the `/sync` update by reference waits for the workflow to take the result in.
+const SYNC_WAIT: Duration = Duration::from_secs(2);
+
+/// Applies `status` and `output` to the pending task `task_ref` of `workflow_id` (Conductor's
+/// update by reference name, as used for WAIT and HUMAN tasks); returns the task's id and its
+/// place in the workflow's task list.
+async fn update_pending<S: WorkflowService>(
+    service: &S,
+    (workflow_id, task_ref, status): (String, String, String),
+    params: &HashMap<String, String>,
+    output: &str,
+) -> ApiResult<(String, usize)> {
+    let output: Value = if output.trim().is_empty() {
+        json!({})
+    } else {
+        body(output)?
+    };
+    let workflow = service.workflow(&workflow_id, true).await?;
+    let (index, pending) = workflow
+        .tasks
+        .iter()
+        .enumerate()
+        .rev()
+        .find(|(_, t)| {
+            t.reference_task_name == task_ref
+                && matches!(t.status.as_str(), "SCHEDULED" | "IN_PROGRESS")
+        })
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "found no running task {task_ref} of workflow {workflow_id} to update"
+            ))
+        })?;
+    let update: TaskUpdate = body(
+        &json!({
+            "taskId": pending.task_id,
+            "workflowInstanceId": workflow_id,
+            "workerId": params.get("workerid"),
+            "status": status,
+            "outputData": output,
+        })
+        .to_string(),
+    )?;
+    let task_id = update.task_id.clone();
+    service.update_task(update).await?;
+    Ok((task_id, index))
+}
+
+/// `POST /api/tasks/{workflowId}/{taskRefName}/{status}`: answers the task's id (text).
+async fn update_by_reference<S: WorkflowService>(
+    State(service): State<Arc<S>>,
+    Path(path): Path<(String, String, String)>,
+    Query(params): Params,
+    output: String,
+) -> ApiResult<Response> {
+    let (task_id, _) = update_pending(&*service, path, &params, &output).await?;
+    Ok(text(task_id))
+}
+
+/// `POST /api/tasks/{workflowId}/{taskRefName}/{status}/sync`: answers the workflow once the
+/// task shows the result (or after [`SYNC_WAIT`]).
+async fn update_by_reference_sync<S: WorkflowService>(
+    State(service): State<Arc<S>>,
+    Path(path): Path<(String, String, String)>,
+    Query(params): Params,
+    output: String,
+) -> ApiResult<Response> {
+    let workflow_id = path.0.clone();
+    let (_, index) = update_pending(&*service, path, &params, &output).await?;
+    let deadline = tokio::time::Instant::now() + SYNC_WAIT;
+    loop {
+        let workflow = service.workflow(&workflow_id, true).await?;
+        let taken = workflow
+            .tasks
+            .get(index)
+            .is_none_or(|t| !matches!(t.status.as_str(), "SCHEDULED" | "IN_PROGRESS"));
+        if taken || tokio::time::Instant::now() >= deadline {
+            return Ok(Json(workflow).into_response());
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 async fn not_found() -> ApiError {

@@ -288,3 +288,98 @@ async fn a_result_may_name_the_task_by_the_id_the_workflow_lists() {
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "answered once: {text}");
 }
+
+/// WAIT and HUMAN tasks are completed by reference name, as Conductor's clients do.
+#[tokio::test]
+async fn a_pending_task_is_updated_by_its_reference_name() {
+    let api = Api::with_media().await;
+    let review = json!({
+        "name": "review", "version": 1, "schemaVersion": 2,
+        "tasks": [{"name": "approve", "taskReferenceName": "approve", "type": "HUMAN"},
+                  {"name": "publish", "taskReferenceName": "publish", "type": "HUMAN"}],
+        "outputParameters": {"ok": "${approve.output.ok}", "at": "${publish.output.at}"}
+    });
+    let (status, text) = api
+        .call(Method::POST, "/api/metadata/workflow", Some(review))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let (status, id) = api
+        .call(Method::POST, "/api/workflow/review", Some(json!({})))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{id}");
+
+    let pending = |reference: &'static str| {
+        let (api, id) = (&api, id.clone());
+        async move {
+            for _ in 0..500 {
+                let workflow = api
+                    .json(Method::GET, &format!("/api/workflow/{id}"), None)
+                    .await;
+                let listed = workflow["tasks"].as_array().and_then(|tasks| {
+                    tasks
+                        .iter()
+                        .find(|t| t["referenceTaskName"] == reference)
+                        .cloned()
+                });
+                if let Some(task) = listed {
+                    return task;
+                }
+                tokio::task::yield_now().await;
+            }
+            panic!("{reference} never became pending");
+        }
+    };
+
+    let approve = pending("approve").await;
+    let workflow = api
+        .json(
+            Method::POST,
+            &format!("/api/tasks/{id}/approve/COMPLETED/sync?workerid=ops"),
+            Some(json!({"ok": true})),
+        )
+        .await;
+    assert_eq!(workflow["workflowId"], id.as_str());
+    assert_eq!(workflow["tasks"][0]["status"], "COMPLETED", "{workflow}");
+    assert_eq!(workflow["tasks"][0]["outputData"], json!({"ok": true}));
+
+    let (status, text) = api
+        .call(
+            Method::POST,
+            &format!("/api/tasks/{id}/approve/COMPLETED"),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "approve is done: {text}");
+
+    let publish = pending("publish").await;
+    let (status, text) = api
+        .call(Method::POST, &format!("/api/tasks/{id}/publish/DONE"), None)
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{text}");
+    let (status, task_id) = api
+        .call(
+            Method::POST,
+            &format!("/api/tasks/{id}/publish/COMPLETED"),
+            Some(json!({"at": 9})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{task_id}");
+    assert_eq!(task_id, publish["taskId"].as_str().unwrap());
+    assert_ne!(task_id, approve["taskId"].as_str().unwrap());
+    let workflow = api.finished(&id).await;
+    assert_eq!(workflow["status"], "COMPLETED");
+    assert_eq!(workflow["output"], json!({"ok": true, "at": 9}));
+
+    let (status, _) = api
+        .call(
+            Method::POST,
+            &format!("/api/tasks/{id}/publish/COMPLETED"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "nothing is pending any more");
+    let (status, _) = api
+        .call(Method::POST, "/api/tasks/nope/publish/COMPLETED", None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

@@ -5,7 +5,8 @@ Usage: python compat_test.py http://127.0.0.1:PORT/api
 Registers a workflow with one SIMPLE task through the SDK's workflow executor, starts it with
 the workflow client (by name, with a StartWorkflowRequest, and as ConductorWorkflow starts it,
 with the definition inline), lets a TaskHandler worker poll and complete the tasks, and checks
-what the client then sees. Exits non-zero with a message naming the first mismatch.
+what the client then sees; then completes a HUMAN task by reference name. Exits non-zero with a
+message naming the first mismatch.
 """
 
 import sys
@@ -17,10 +18,12 @@ from conductor.client.http.models.start_workflow_request import StartWorkflowReq
 from conductor.client.orkes_clients import OrkesClients
 from conductor.client.worker.worker_task import worker_task
 from conductor.client.workflow.conductor_workflow import ConductorWorkflow
+from conductor.client.workflow.task.human_task import HumanTask
 from conductor.client.workflow.task.simple_task import SimpleTask
 
 WORKFLOW = "ocflow_python_compat"
 INLINE_WORKFLOW = "ocflow_python_inline"
+HUMAN_WORKFLOW = "ocflow_python_review"
 TASK_TYPE = "ocflow_python_greet"
 DEADLINE_SECONDS = 20
 
@@ -85,6 +88,27 @@ def check_completed(workflow_client, workflow_id, name, want):
     print(f"ok: {workflow_id} COMPLETED with {workflow.output}")
 
 
+def check_human_task(executor, workflow_client):
+    """A HUMAN task is completed by reference name, and the client gets the workflow back."""
+    review = ConductorWorkflow(executor=executor, name=HUMAN_WORKFLOW, version=1)
+    review.add(HumanTask(task_ref_name="approve"))
+    review.output_parameters({"approved": "${approve.output.approved}"})
+    review.register(overwrite=True)
+    workflow_id = workflow_client.start_workflow_by_name(HUMAN_WORKFLOW, {}, version=1)
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while not workflow_client.get_workflow(workflow_id, include_tasks=True).tasks:
+        check(time.monotonic() < deadline, f"workflow {workflow_id}: approve never pending")
+        time.sleep(0.05)
+    workflow = executor.update_task_by_ref_name_sync(
+        {"approved": True}, workflow_id, "approve", "COMPLETED"
+    )
+    check(
+        workflow.status == "COMPLETED" and workflow.output == {"approved": True},
+        f"workflow {workflow_id} after the HUMAN task: {workflow.status} {workflow.output}",
+    )
+    print(f"ok: {workflow_id} COMPLETED through its HUMAN task")
+
+
 def greeting_workflow(executor, name):
     """A workflow of one SIMPLE task, greet_ref, whose greeting is the workflow's output."""
     workflow = ConductorWorkflow(executor=executor, name=name, version=1)
@@ -129,6 +153,8 @@ def main(server_api_url):
         inline = greeting_workflow(executor, INLINE_WORKFLOW)
         fourth = inline.start_workflow_with_input({"name": "Ida"})
         check_completed(workflow_client, fourth, "Ida", {"greeting": "Hello, Ida", "length": 3})
+
+    check_human_task(executor, workflow_client)
 
     # The worker registered its task definition on start (register_task_def=True).
     task_def = clients.get_metadata_client().get_task_def(TASK_TYPE)
