@@ -2,11 +2,19 @@
 //! CloudFormation would deploy it: its queues (with their dead-letter queues), the executions
 //! table and the `order_approval` state machine with its `DefinitionSubstitutions` resolved.
 //! One execution of `order_approval` then runs end to end, its worker tasks served from their
-//! queues by `WorkerClient`.
+//! queues by `WorkerClient`; then the REST API, built from the environment the template gives
+//! the API function, serves the same deployment.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use ocflow_aws::service::{ApiSettings, AwsWorkflowService};
+use tower::ServiceExt;
 
 use ocflow_aws::{WorkerClient, aws_sdk_dynamodb, aws_sdk_sfn, aws_sdk_sqs, table};
 use ocflow_control::worker::TaskResult;
@@ -813,4 +821,242 @@ fn the_template_has_a_worker_queue_for_exactly_the_task_types_the_machines_use()
         })
         .collect();
     assert_eq!(machine_keys, own_keys);
+}
+
+impl Deployed<'_> {
+    /// A condition of the template at the parameters in force (`Fn::Equals`, `Fn::Not`).
+    fn condition(&self, value: &Value) -> bool {
+        let object = value.as_object().expect("a condition is an object");
+        if let Some(name) = object.get("Condition").and_then(Value::as_str) {
+            return self.condition(&self.template["Conditions"][name]);
+        }
+        if let Some(arguments) = object.get("Fn::Equals").and_then(Value::as_array) {
+            let [left, right] = arguments.as_slice() else {
+                panic!("Fn::Equals takes two arguments: {value}");
+            };
+            return self.resolve(left) == self.resolve(right);
+        }
+        if let Some(arguments) = object.get("Fn::Not").and_then(Value::as_array) {
+            return !self.condition(&arguments[0]);
+        }
+        panic!("unsupported condition {value}");
+    }
+
+    /// A function's environment as Lambda would see it: `Fn::If` decided by its condition,
+    /// `AWS::NoValue` leaving the variable out; a value that does not resolve fails the test.
+    fn environment(&self, function: &str) -> BTreeMap<String, String> {
+        let variables =
+            self.template["Resources"][function]["Properties"]["Environment"]["Variables"]
+                .as_object()
+                .unwrap_or_else(|| panic!("{function} has no environment"));
+        let mut environment = BTreeMap::new();
+        for (name, value) in variables {
+            let mut value = value;
+            if let Some([condition, then, otherwise]) = value
+                .get("Fn::If")
+                .and_then(Value::as_array)
+                .map(Vec::as_slice)
+            {
+                let condition = condition.as_str().expect("a condition name");
+                value = if self.condition(&self.template["Conditions"][condition]) {
+                    then
+                } else {
+                    otherwise
+                };
+            }
+            if value == &json!({"Ref": "AWS::NoValue"}) {
+                continue;
+            }
+            let resolved = self
+                .resolve(value)
+                .unwrap_or_else(|| panic!("{function}: {name} = {value} does not resolve"));
+            environment.insert(name.clone(), resolved);
+        }
+        environment
+    }
+}
+
+/// The REST API service as the API function builds it from the environment the template gives it.
+fn api_router(
+    config: &ocflow_aws::aws_config::SdkConfig,
+    environment: &BTreeMap<String, String>,
+) -> Router {
+    let settings = ApiSettings::from_env(|name| environment.get(name).cloned())
+        .unwrap_or_else(|e| panic!("the API function's environment is refused: {e}"));
+    ocflow_api::router(Arc::new(AwsWorkflowService::new(config, settings)))
+}
+
+/// One request through the router: the status and the body as JSON (`null` when empty).
+async fn call(app: &Router, method: Method, uri: &str, body: Option<Value>) -> (StatusCode, Value) {
+    let request = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("content-type", "application/json")
+        .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
+        .expect("a request");
+    let response = app
+        .clone()
+        .oneshot(request)
+        .await
+        .expect("the router answers");
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .expect("a body");
+    let text = String::from_utf8_lossy(&bytes);
+    let body = serde_json::from_str(&text).unwrap_or_else(|_| Value::String(text.into_owned()));
+    (status, body)
+}
+
+/// Answers the worker tasks of `task_types` through the REST API until `id` ends; its record.
+async fn run_with_api_workers(app: &Router, id: &str, task_types: &[&str]) -> Value {
+    let started = Instant::now();
+    loop {
+        assert!(
+            started.elapsed() < DEADLINE,
+            "{id} did not finish in {DEADLINE:?}"
+        );
+        for task_type in task_types {
+            let uri = format!("/api/tasks/poll/batch/{task_type}?workerid=e2e&count=5&timeout=200");
+            let (status, tasks) = call(app, Method::GET, &uri, None).await;
+            assert_eq!(status, StatusCode::OK, "GET {uri}: {tasks}");
+            for task in tasks.as_array().into_iter().flatten() {
+                let result = json!({
+                    "workflowInstanceId": task["workflowInstanceId"],
+                    "taskId": task["taskId"],
+                    "status": "COMPLETED",
+                    "outputData": worker_output(task),
+                });
+                let (status, body) = call(app, Method::POST, "/api/tasks", Some(result)).await;
+                assert_eq!(status, StatusCode::OK, "POST /api/tasks: {body}");
+            }
+        }
+        let (status, workflow) = call(
+            app,
+            Method::GET,
+            &format!("/api/workflow/{id}?includeTasks=true"),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "GET /api/workflow/{id}: {workflow}");
+        if workflow["status"] != "RUNNING" {
+            return workflow;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_function_serves_the_deployed_stack_from_the_environment_the_template_gives_it() {
+    let files = workflow_files();
+    let output = synthesize(&synth_workflows(&files), &SynthOptions::default())
+        .expect("workflows/ synthesises");
+    let template: Value = serde_norway::from_str(&output.template).expect("the template is YAML");
+    let moto = Moto::start().expect("moto starts");
+    let config = moto.sdk_config().await;
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let sfn = aws_sdk_sfn::Client::new(&config);
+    let dynamodb = aws_sdk_dynamodb::Client::new(&config);
+
+    let mut deployed = Deployed::new(&template);
+    create_queues(&sqs, &mut deployed).await;
+    create_table(&dynamodb, &mut deployed).await;
+    let (machine_id, machine) = machine_resource(&template, &output, WORKFLOW);
+    create_state_machine(&sfn, &mut deployed, &output, machine_id, machine).await;
+    for (id, _) in resources_of(&template, "AWS::Serverless::Function") {
+        let arn = format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{STACK}-{id}");
+        deployed
+            .attributes
+            .insert((id.to_owned(), "Arn".to_owned()), arn);
+    }
+
+    // With the template's defaults, the API serves the deployed machines and registers nothing.
+    let environment = deployed.environment("ApiFunction");
+    assert!(
+        !environment.contains_key("OCFLOW_STATE_MACHINE_ROLE_ARN"),
+        "registration is off by default: {environment:?}"
+    );
+    let app = api_router(&config, &environment);
+    let input: Value = read_json(&workspace_root().join("workflows/order-approval/input.json"));
+    let start = json!({"name": WORKFLOW, "input": input, "correlationId": "order-42", "idempotencyKey": "order-42", "idempotencyStrategy": "RETURN_EXISTING"});
+    let (status, id) = call(&app, Method::POST, "/api/workflow", Some(start.clone())).await;
+    assert_eq!(status, StatusCode::OK, "start: {id}");
+    let id = id
+        .as_str()
+        .expect("the start answers the workflow id")
+        .to_owned();
+    let (_, again) = call(&app, Method::POST, "/api/workflow", Some(start)).await;
+    assert_eq!(
+        again,
+        json!(id),
+        "the same idempotency key returns the existing workflow"
+    );
+
+    let workflow = run_with_api_workers(&app, &id, &["review_order", "pack_order"]).await;
+    assert_eq!(workflow["status"], "COMPLETED", "{workflow}");
+    assert_eq!(
+        workflow["output"],
+        json!({"orderId": "ORD-42", "decision": "APPROVED", "reviewer": "alice", "parcelId": "PCL-ORD-42"})
+    );
+    let (status, found) = call(
+        &app,
+        Method::GET,
+        &format!("/api/workflow/{WORKFLOW}/correlated/order-42?includeClosed=true"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "correlated: {found}");
+    let found: Vec<&Value> = found.as_array().into_iter().flatten().collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "one workflow for correlation id order-42: {found:?}"
+    );
+    assert_eq!(found[0]["workflowId"], json!(id));
+
+    let small = json!({
+        "name": "stamp", "version": 1, "schemaVersion": 2,
+        "tasks": [{"name": "stamp", "taskReferenceName": "stamp_ref", "type": "SET_VARIABLE",
+                   "inputParameters": {"at": "${workflow.input.at}"}}],
+        "outputParameters": {"at": "${workflow.variables.at}"}
+    });
+    let (status, refused) = call(
+        &app,
+        Method::POST,
+        "/api/metadata/workflow",
+        Some(small.clone()),
+    )
+    .await;
+    assert!(
+        status.is_client_error(),
+        "registering is refused while ApiRegistration is off: {status} {refused}"
+    );
+
+    // With ApiRegistration on, the same function registers a workflow and runs it.
+    deployed
+        .refs
+        .insert("ApiRegistration".into(), "true".into());
+    let role = format!("arn:aws:iam::{ACCOUNT}:role/{STACK}-ApiStateMachineRole");
+    deployed
+        .attributes
+        .insert(("ApiStateMachineRole".into(), "Arn".into()), role.clone());
+    let environment = deployed.environment("ApiFunction");
+    assert_eq!(
+        environment.get("OCFLOW_STATE_MACHINE_ROLE_ARN"),
+        Some(&role)
+    );
+    let app = api_router(&config, &environment);
+    let (status, body) = call(&app, Method::POST, "/api/metadata/workflow", Some(small)).await;
+    assert!(status.is_success(), "register: {status} {body}");
+    let (status, id) = call(
+        &app,
+        Method::POST,
+        "/api/workflow/stamp",
+        Some(json!({"at": "2026-11-27"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "start stamp: {id}");
+    let id = id.as_str().expect("a workflow id");
+    let workflow = run_with_api_workers(&app, id, &[]).await;
+    assert_eq!(workflow["status"], "COMPLETED", "{workflow}");
+    assert_eq!(workflow["output"], json!({"at": "2026-11-27"}));
 }
