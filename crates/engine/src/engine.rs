@@ -417,7 +417,6 @@ pub(crate) fn start_run(
         parent_id: options.parent,
         correlation_id: options.correlation_id,
     };
-    shared.store.create_execution(&record)?;
     let started = HistoryEvent {
         id: 1,
         timestamp: start_time,
@@ -428,7 +427,7 @@ pub(crate) fn start_run(
     };
     shared
         .store
-        .append_events(&id, std::slice::from_ref(&started))?;
+        .create_execution_with_events(&record, std::slice::from_ref(&started))?;
     let run = Arc::new(Run::new(
         id.clone(),
         machine,

@@ -139,6 +139,18 @@ pub enum StoreError {
 pub trait ExecutionStore: Send + Sync {
     /// Records a new execution, refusing a duplicate id.
     fn create_execution(&self, record: &ExecutionRecord) -> Result<(), StoreError>;
+    /// Records a new execution with the first events of its history, as one step where the
+    /// store can (a store with transactions writes both or neither); a duplicate id is refused
+    /// and nothing is appended. By default, [`create_execution`](Self::create_execution) then
+    /// [`append_events`](Self::append_events).
+    fn create_execution_with_events(
+        &self,
+        record: &ExecutionRecord,
+        events: &[HistoryEvent],
+    ) -> Result<(), StoreError> {
+        self.create_execution(record)?;
+        self.append_events(&record.id, events)
+    }
     /// Appends events to an execution's history (ids continue the existing ones).
     fn append_events(&self, execution_id: &str, events: &[HistoryEvent]) -> Result<(), StoreError>;
     /// Marks an execution as ended. A finished execution never changes again: a second call
@@ -445,6 +457,21 @@ pub mod contract {
             store.reopen_execution("zz", &reopen, &redriven),
             Err(StoreError::NotFound(_))
         ));
+
+        store
+            .create_execution_with_events(&record("c", 3), &events[..1])
+            .unwrap();
+        assert_eq!(store.execution("c").unwrap().unwrap(), record("c", 3));
+        assert_eq!(store.history("c").unwrap(), events[..1]);
+        assert!(matches!(
+            store.create_execution_with_events(&record("c", 4), &events[1..]),
+            Err(StoreError::AlreadyExists(id)) if id == "c"
+        ));
+        assert_eq!(
+            store.history("c").unwrap(),
+            events[..1],
+            "a refused creation appends nothing"
+        );
     }
 }
 

@@ -190,6 +190,49 @@ pub(crate) fn execution_seq(conn: &Connection, id: &str) -> Result<i64, Error> {
         .ok_or_else(|| Error::NotFound(id.to_owned()))
 }
 
+fn encode_events<'a>(
+    execution_id: &str,
+    events: &'a [HistoryEvent],
+) -> Result<Vec<EventRow<'a>>, Error> {
+    events
+        .iter()
+        .map(|event| EventRow::encode(execution_id, event))
+        .collect()
+}
+
+/// Inserts the rows of `events` into the history of the execution whose `seq` is `execution`,
+/// refusing an event id it has already.
+fn insert_events(
+    tx: &Transaction<'_>,
+    execution: i64,
+    execution_id: &str,
+    rows: &[EventRow<'_>],
+    events: &[HistoryEvent],
+) -> Result<(), Error> {
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO events (execution, id, timestamp, scope, type, state, body) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
+    )?;
+    for (row, event) in rows.iter().zip(events) {
+        let inserted = insert.execute(params![
+            execution,
+            row.id,
+            row.timestamp,
+            row.scope,
+            row.kind,
+            row.state,
+            row.body,
+        ])?;
+        if inserted == 0 {
+            return Err(Error::DuplicateEvent {
+                execution_id: execution_id.to_owned(),
+                event_id: event.id,
+            });
+        }
+    }
+    Ok(())
+}
+
 const EXECUTION_COLUMNS: &str = "id, machine, definition, input, status, start_time, end_time, \
      output, error, cause, parent_id, correlation_id";
 
@@ -222,7 +265,7 @@ fn token_from_row(row: &Row<'_>) -> rusqlite::Result<PendingToken> {
 }
 
 impl SqliteStore {
-    fn create(&self, record: &ExecutionRecord) -> Result<(), Error> {
+    fn create(&self, record: &ExecutionRecord, events: &[HistoryEvent]) -> Result<(), Error> {
         let definition = json(&record.definition, "execution definition")?;
         let input = payload_json(&record.input, || {
             format!("input of execution '{}'", record.id)
@@ -232,64 +275,43 @@ impl SqliteStore {
             .as_ref()
             .map(|output| payload_json(output, || format!("output of execution '{}'", record.id)))
             .transpose()?;
+        let rows = encode_events(&record.id, events)?;
         self.write(|tx| {
-            let inserted = tx
+            let execution: Option<i64> = tx
                 .prepare_cached(
                     "INSERT INTO executions (id, machine, definition, input, status, start_time, \
                      end_time, output, error, cause, parent_id, correlation_id) \
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
-                     ON CONFLICT (id) DO NOTHING",
+                     ON CONFLICT (id) DO NOTHING RETURNING seq",
                 )?
-                .execute(params![
-                    record.id,
-                    record.machine,
-                    definition,
-                    input,
-                    record.status.as_str(),
-                    record.start_time,
-                    record.end_time,
-                    output,
-                    record.error,
-                    record.cause,
-                    record.parent_id,
-                    record.correlation_id,
-                ])?;
-            if inserted == 0 {
-                return Err(Error::AlreadyExists(record.id.clone()));
-            }
-            Ok(())
+                .query_row(
+                    params![
+                        record.id,
+                        record.machine,
+                        definition,
+                        input,
+                        record.status.as_str(),
+                        record.start_time,
+                        record.end_time,
+                        output,
+                        record.error,
+                        record.cause,
+                        record.parent_id,
+                        record.correlation_id,
+                    ],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            let execution = execution.ok_or_else(|| Error::AlreadyExists(record.id.clone()))?;
+            insert_events(tx, execution, &record.id, &rows, events)
         })
     }
 
     fn append(&self, execution_id: &str, events: &[HistoryEvent]) -> Result<(), Error> {
-        let rows = events
-            .iter()
-            .map(|event| EventRow::encode(execution_id, event))
-            .collect::<Result<Vec<_>, _>>()?;
+        let rows = encode_events(execution_id, events)?;
         self.write(|tx| {
             let execution = execution_seq(tx, execution_id)?;
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO events (execution, id, timestamp, scope, type, state, body) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
-            )?;
-            for (row, event) in rows.iter().zip(events) {
-                let inserted = insert.execute(params![
-                    execution,
-                    row.id,
-                    row.timestamp,
-                    row.scope,
-                    row.kind,
-                    row.state,
-                    row.body,
-                ])?;
-                if inserted == 0 {
-                    return Err(Error::DuplicateEvent {
-                        execution_id: execution_id.to_owned(),
-                        event_id: event.id,
-                    });
-                }
-            }
-            Ok(())
+            insert_events(tx, execution, execution_id, &rows, events)
         })
     }
 
@@ -358,26 +380,13 @@ impl SqliteStore {
                 execution_seq(tx, execution_id)?;
                 return Ok(false);
             };
-            let inserted = tx
-                .prepare_cached(
-                    "INSERT INTO events (execution, id, timestamp, scope, type, state, body) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
-                )?
-                .execute(params![
-                    execution,
-                    row.id,
-                    row.timestamp,
-                    row.scope,
-                    row.kind,
-                    row.state,
-                    row.body,
-                ])?;
-            if inserted == 0 {
-                return Err(Error::DuplicateEvent {
-                    execution_id: execution_id.to_owned(),
-                    event_id: event.id,
-                });
-            }
+            insert_events(
+                tx,
+                execution,
+                execution_id,
+                std::slice::from_ref(&row),
+                std::slice::from_ref(event),
+            )?;
             Ok(true)
         })
     }
@@ -472,7 +481,15 @@ impl SqliteStore {
 
 impl ExecutionStore for SqliteStore {
     fn create_execution(&self, record: &ExecutionRecord) -> Result<(), StoreError> {
-        Ok(self.create(record)?)
+        Ok(self.create(record, &[])?)
+    }
+
+    fn create_execution_with_events(
+        &self,
+        record: &ExecutionRecord,
+        events: &[HistoryEvent],
+    ) -> Result<(), StoreError> {
+        Ok(self.create(record, events)?)
     }
 
     fn append_events(&self, execution_id: &str, events: &[HistoryEvent]) -> Result<(), StoreError> {

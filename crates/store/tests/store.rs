@@ -248,6 +248,18 @@ fn payloads_over_256_kib_are_refused_and_nothing_is_written() {
         "{error}"
     );
     assert_eq!(store.execution("big").unwrap(), None);
+    let error = store
+        .create_execution_with_events(&record("big", "m", 1), &transition(1, "S", big.clone()))
+        .unwrap_err();
+    assert!(
+        matches!(&error, StoreError::Backend(m) if m.contains("history event 1 of execution 'big'")),
+        "{error}"
+    );
+    assert_eq!(
+        store.execution("big").unwrap(),
+        None,
+        "an execution is created with its first events or not at all"
+    );
 
     store.create_execution(&record("a", "m", 1)).unwrap();
     let mut events = transition(1, "S", json!(1)).to_vec();
@@ -292,6 +304,19 @@ fn a_duplicate_event_id_is_refused_atomically() {
         "{error}"
     );
     assert_eq!(store.history("a").unwrap().len(), 2);
+
+    let mut twice = transition(1, "S", json!(1)).to_vec();
+    twice.extend(transition(2, "S", json!(1)));
+    assert!(
+        store
+            .create_execution_with_events(&record("b", "m", 1), &twice)
+            .is_err()
+    );
+    assert_eq!(
+        store.execution("b").unwrap(),
+        None,
+        "the creation is rolled back with the refused events"
+    );
 }
 
 #[test]
