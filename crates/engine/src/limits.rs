@@ -30,6 +30,14 @@ pub fn json_size(value: &Value) -> usize {
     counter.0
 }
 
+/// The size of anything serialisable as compact JSON, without building the text.
+pub(crate) fn encoded_size(value: &impl serde::Serialize) -> usize {
+    let mut counter = Counter(0);
+    // A sink that never fails; a value that cannot be serialised counts what was written.
+    let _ = serde_json::to_writer(&mut counter, value);
+    counter.0
+}
+
 /// Refuses `value` with `States.DataLimitExceeded` when it is above the quota; `what` says what
 /// it is (`the output of state 'X'`).
 pub(crate) fn check(value: &Value, what: impl FnOnce() -> String) -> Result<(), Failure> {

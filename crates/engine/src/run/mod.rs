@@ -90,10 +90,11 @@ struct Log {
     next_id: u64,
     /// Recorded events not yet replayed, by scope.
     replay: HashMap<String, VecDeque<HistoryEvent>>,
-    /// `StateEntered` events not yet written: each is written together with the next event
-    /// of the execution, so a transition costs one store call. Losing one in a crash is
-    /// harmless: nothing happened between entering the state and that next event, and
-    /// replay enters the state again.
+    /// `StateEntered` and `StateExited` events not yet written (see [`Ctx::exit`]): they are
+    /// written together with the next event that is not one of them, so a run of Pass,
+    /// Choice and other states that only compute costs one store call. Losing them in a crash
+    /// is harmless: nothing outside the run saw them (every task, timer, token, child and end
+    /// is recorded first, and writes them too), and replay runs those states again.
     unsaved: Vec<HistoryEvent>,
 }
 
@@ -184,6 +185,10 @@ fn cut_unfinished(queue: &mut VecDeque<HistoryEvent>) {
         }
     }
 }
+
+/// The most deferred events a run holds before writing them anyway, so that a long loop of
+/// states that only compute still shows its progress in the history.
+const MAX_UNSAVED: usize = 64;
 
 /// A recorded step: when it happened and, when replayed, the event as recorded.
 struct Recorded {
@@ -302,8 +307,21 @@ impl Ctx {
         &*self.shared.clock
     }
 
-    /// Records an event, or replays the next recorded one of this scope.
+    /// Records an event, or replays the next recorded one of this scope. A `StateEntered`
+    /// waits to be written with the next event.
     fn record(&self, path: &str, kind: EventKind) -> Result<Recorded, Failure> {
+        let deferred = matches!(kind, EventKind::StateEntered { .. });
+        self.record_deferred(path, kind, deferred)
+    }
+
+    /// [`record`](Self::record), where `deferred` says whether the event may wait in
+    /// [`Log::unsaved`] to be written with the next one.
+    fn record_deferred(
+        &self,
+        path: &str,
+        kind: EventKind,
+        deferred: bool,
+    ) -> Result<Recorded, Failure> {
         let mut log = lock(&self.run.log);
         if let Some(queue) = log.replay.get_mut(path)
             && let Some(recorded) = queue.pop_front()
@@ -339,7 +357,6 @@ impl Ctx {
                 "the execution history reached Step Functions' limit of {MAX_HISTORY_EVENTS} events"
             )));
         }
-        let deferred = matches!(kind, EventKind::StateEntered { .. });
         let event = HistoryEvent {
             id: log.next_id,
             timestamp: self.clock().now(),
@@ -349,7 +366,7 @@ impl Ctx {
         let timestamp = event.timestamp;
         log.next_id += 1;
         log.unsaved.push(event);
-        if !deferred {
+        if !deferred || log.unsaved.len() >= MAX_UNSAVED {
             let events = std::mem::take(&mut log.unsaved);
             self.shared
                 .store
@@ -499,14 +516,17 @@ impl Ctx {
         assigned: Map<String, Value>,
         next: Option<usize>,
     ) -> Result<Step, Failure> {
-        let recorded = self.record(
-            env.path,
-            EventKind::StateExited {
-                state: env.node.name.clone(),
-                output: output.clone(),
-                assigned: assigned.clone(),
-            },
-        )?;
+        let kind = EventKind::StateExited {
+            state: env.node.name.clone(),
+            output: output.clone(),
+            assigned: assigned.clone(),
+        };
+        // The exit waits to be written with the next event, unless it ends a Parallel branch or
+        // a Map iteration (the run may then wait long for the others) or is larger than a store
+        // may take (written at once, a refusal fails this state as it would undeferred).
+        let deferred = (next.is_some() || env.path.is_empty())
+            && limits::encoded_size(&kind) <= limits::MAX_PAYLOAD_BYTES;
+        let recorded = self.record_deferred(env.path, kind, deferred)?;
         // When replaying, what the state produced before is what it produces now, even if an
         // expression is not deterministic ($random, $uuid, $now).
         let (output, assigned) = match recorded.replayed {

@@ -1,0 +1,209 @@
+//! When the engine writes history: states that only compute are written together with the next
+//! event that reaches outside the run, so that nothing the outside world has seen can be lost
+//! in a crash, in as few store calls as that allows.
+
+mod support;
+
+use std::sync::{Arc, Mutex};
+
+use ocflow_engine::history::{EventKind, HistoryEvent};
+use ocflow_engine::store::{
+    ExecutionEnd, ExecutionRecord, ExecutionReopen, ExecutionStatus, ExecutionStore, MemoryStore,
+    PendingToken, StoreError,
+};
+use ocflow_engine::{Engine, MachineDefinition, StartOptions, VirtualClock};
+use serde_json::{Value, json};
+use support::Script;
+
+/// A memory store that remembers the size of every batch of events written.
+#[derive(Default)]
+struct Recording {
+    inner: MemoryStore,
+    batches: Mutex<Vec<usize>>,
+}
+
+impl Recording {
+    fn batches(&self) -> Vec<usize> {
+        self.batches.lock().unwrap().clone()
+    }
+}
+
+impl ExecutionStore for Recording {
+    fn create_execution(&self, record: &ExecutionRecord) -> Result<(), StoreError> {
+        self.inner.create_execution(record)
+    }
+    fn append_events(&self, execution_id: &str, events: &[HistoryEvent]) -> Result<(), StoreError> {
+        self.batches.lock().unwrap().push(events.len());
+        self.inner.append_events(execution_id, events)
+    }
+    fn finish_execution(&self, execution_id: &str, end: &ExecutionEnd) -> Result<bool, StoreError> {
+        self.inner.finish_execution(execution_id, end)
+    }
+    fn reopen_execution(
+        &self,
+        execution_id: &str,
+        reopen: &ExecutionReopen,
+        event: &HistoryEvent,
+    ) -> Result<bool, StoreError> {
+        self.inner.reopen_execution(execution_id, reopen, event)
+    }
+    fn execution(&self, execution_id: &str) -> Result<Option<ExecutionRecord>, StoreError> {
+        self.inner.execution(execution_id)
+    }
+    fn history(&self, execution_id: &str) -> Result<Vec<HistoryEvent>, StoreError> {
+        self.inner.history(execution_id)
+    }
+    fn unfinished_executions(&self) -> Result<Vec<String>, StoreError> {
+        self.inner.unfinished_executions()
+    }
+    fn put_token(&self, token: &PendingToken) -> Result<(), StoreError> {
+        self.inner.put_token(token)
+    }
+    fn take_token(&self, token: &str) -> Result<Option<PendingToken>, StoreError> {
+        self.inner.take_token(token)
+    }
+    fn pending_tokens(&self, execution_id: &str) -> Result<Vec<PendingToken>, StoreError> {
+        self.inner.pending_tokens(execution_id)
+    }
+}
+
+fn engine(store: &Arc<Recording>, script: &Script) -> Engine {
+    Engine::builder()
+        .store(store.clone() as Arc<dyn ExecutionStore>)
+        .clock(Arc::new(VirtualClock::at_2026()))
+        .invoker(Arc::new(script.clone()))
+        .build()
+}
+
+fn register(engine: &Engine, asl: Value) {
+    let definition = MachineDefinition::from_json(&asl).expect("valid ASL");
+    engine.register("m", definition).expect("registers");
+}
+
+/// `kind state` for each event, as in the history's JSON.
+fn kinds(history: &[HistoryEvent]) -> Vec<String> {
+    history
+        .iter()
+        .map(|event| {
+            let value = serde_json::to_value(&event.kind).unwrap();
+            match event.kind.state() {
+                Some(state) => format!("{} {state}", value["type"].as_str().unwrap()),
+                None => value["type"].as_str().unwrap().to_owned(),
+            }
+        })
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_task_is_invoked_only_once_every_state_before_it_is_written() {
+    let store = Arc::new(Recording::default());
+    let script = Script::default();
+    let seen_by_task = Arc::new(Mutex::new(Vec::new()));
+    script.on("Call", {
+        let store = store.clone();
+        let seen = seen_by_task.clone();
+        move |invocation| {
+            *seen.lock().unwrap() = kinds(&store.history(&invocation.execution_id).unwrap());
+            Ok(json!({"n": 2}))
+        }
+    });
+    let engine = engine(&store, &script);
+    register(
+        &engine,
+        json!({
+            "QueryLanguage": "JSONata",
+            "StartAt": "A",
+            "States": {
+                "A": {"Type": "Pass", "Assign": {"x": 1}, "Next": "B"},
+                "B": {"Type": "Choice", "Choices": [{"Condition": "{% $x = 1 %}", "Next": "Call"}]},
+                "Call": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::lambda:invoke",
+                    "Arguments": {"FunctionName": "f", "Payload": {}},
+                    "Next": "C"
+                },
+                "C": {"Type": "Pass", "End": true}
+            }
+        }),
+    );
+    let record = engine
+        .run("m", json!({}), StartOptions::named("e"))
+        .await
+        .unwrap();
+    assert_eq!(record.status, ExecutionStatus::Succeeded);
+    assert_eq!(
+        *seen_by_task.lock().unwrap(),
+        [
+            "ExecutionStarted",
+            "StateEntered A",
+            "StateExited A",
+            "StateEntered B",
+            "StateExited B",
+            "StateEntered Call",
+            "TaskScheduled Call",
+        ],
+        "the invoked task finds every earlier transition in the store"
+    );
+    assert_eq!(
+        kinds(&store.history("e").unwrap()),
+        [
+            "ExecutionStarted",
+            "StateEntered A",
+            "StateExited A",
+            "StateEntered B",
+            "StateExited B",
+            "StateEntered Call",
+            "TaskScheduled Call",
+            "TaskSucceeded Call",
+            "StateExited Call",
+            "StateEntered C",
+            "StateExited C",
+            "ExecutionSucceeded",
+        ]
+    );
+    // The start, the task's schedule with the states before it, its result, then the rest with
+    // the end.
+    assert_eq!(store.batches(), [1, 6, 1, 4]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_long_loop_of_computing_states_is_written_as_it_goes() {
+    let store = Arc::new(Recording::default());
+    let script = Script::default();
+    let engine = engine(&store, &script);
+    register(
+        &engine,
+        json!({
+            "QueryLanguage": "JSONata",
+            "StartAt": "Count",
+            "States": {
+                "Count": {"Type": "Pass", "Assign": {"i": "{% $states.input.i + 1 %}"},
+                          "Output": {"i": "{% $states.input.i + 1 %}"}, "Next": "More"},
+                "More": {"Type": "Choice",
+                         "Choices": [{"Condition": "{% $i < 100 %}", "Next": "Count"}],
+                         "Default": "Done"},
+                "Done": {"Type": "Succeed"}
+            }
+        }),
+    );
+    let record = engine
+        .run("m", json!({"i": 0}), StartOptions::named("loop"))
+        .await
+        .unwrap();
+    assert_eq!(record.status, ExecutionStatus::Succeeded);
+    assert_eq!(record.output, Some(json!({"i": 100})));
+    let history = store.history("loop").unwrap();
+    // Started, 100 × (Count, More) entered and exited, Done entered and exited, Succeeded.
+    assert_eq!(history.len(), 1 + 400 + 2 + 1);
+    assert!(matches!(
+        history.last().unwrap().kind,
+        EventKind::ExecutionSucceeded { .. }
+    ));
+    let batches = store.batches();
+    assert_eq!(batches.iter().sum::<usize>(), history.len());
+    assert!(
+        batches.iter().all(|&n| n <= 64),
+        "at most 64 events wait: {batches:?}"
+    );
+    assert_eq!(batches.len(), 1 + 7, "{batches:?}");
+}
