@@ -5,8 +5,9 @@
 //! (executions × 10) / wall time. Prints every round, then the medians and their ratio.
 //!
 //! `cargo bench -p ocflow-tests --bench engine_vs_moto` (options: `--rounds N`,
-//! `--engine-batch N`, `--moto-batch N`, and `--memory-store` to run the engine on its memory
-//! store instead, which shows the share of SQLite).
+//! `--engine-batch N`, `--moto-batch N`, `--memory-store` to run the engine on its memory
+//! store instead, which shows the share of SQLite, and `--engine-only` to skip moto, for
+//! profiling the engine side).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -47,6 +48,7 @@ struct Options {
     engine_batch: usize,
     moto_batch: usize,
     memory_store: bool,
+    engine_only: bool,
 }
 
 fn options() -> Options {
@@ -55,9 +57,11 @@ fn options() -> Options {
         engine_batch: 500,
         moto_batch: 40,
         memory_store: false,
+        engine_only: false,
     };
     let args: Vec<String> = std::env::args().collect();
     options.memory_store = args.iter().any(|arg| arg == "--memory-store");
+    options.engine_only = args.iter().any(|arg| arg == "--engine-only");
     for pair in args.windows(2) {
         let value = pair[1].parse().ok();
         match (pair[0].as_str(), value) {
@@ -138,13 +142,34 @@ fn load_average() -> String {
         .unwrap_or_else(|_| "unknown".into())
 }
 
+/// The machine on moto, ready to start.
+struct MotoSide {
+    sfn: aws_sdk_sfn::Client,
+    arn: String,
+}
+
+async fn moto_side(moto: &Moto) -> MotoSide {
+    let sfn = aws_sdk_sfn::Client::new(&moto.sdk_config().await);
+    let arn = sfn
+        .create_state_machine()
+        .name("chain")
+        .definition(chain().to_string())
+        .role_arn("arn:aws:iam::123456789012:role/ocflow-bench")
+        .r#type(StateMachineType::Standard)
+        .send()
+        .await
+        .expect("moto creates the machine")
+        .state_machine_arn;
+    MotoSide { sfn, arn }
+}
+
 fn main() {
     let options = options();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("a runtime");
-    let moto = Moto::start().expect("moto starts");
+    let moto = (!options.engine_only).then(|| Moto::start().expect("moto starts"));
     let dir = tempfile::tempdir().expect("a temporary directory");
     runtime.block_on(async {
         let store: Arc<dyn ExecutionStore> = if options.memory_store {
@@ -155,22 +180,16 @@ fn main() {
         let engine = Engine::builder().store(store).build();
         let definition = MachineDefinition::from_json(&chain()).expect("valid ASL");
         engine.register("chain", definition).expect("registers");
-
-        let sfn = aws_sdk_sfn::Client::new(&moto.sdk_config().await);
-        let arn = sfn
-            .create_state_machine()
-            .name("chain")
-            .definition(chain().to_string())
-            .role_arn("arn:aws:iam::123456789012:role/ocflow-bench")
-            .r#type(StateMachineType::Standard)
-            .send()
-            .await
-            .expect("moto creates the machine")
-            .state_machine_arn;
+        let remote_side = match &moto {
+            Some(moto) => Some(moto_side(moto).await),
+            None => None,
+        };
 
         // Warm-up: JSONata caches, SQLite pages, moto's imports.
         engine_round(&engine, options.engine_batch / 10 + 1).await;
-        moto_round(&sfn, &arn, usize::MAX, 2).await;
+        if let Some(side) = &remote_side {
+            moto_round(&side.sfn, &side.arn, usize::MAX, 2).await;
+        }
 
         let (mut local, mut remote) = (Vec::new(), Vec::new());
         println!(
@@ -180,17 +199,30 @@ fn main() {
         );
         for round in 0..options.rounds {
             let e = engine_round(&engine, options.engine_batch).await;
-            let m = moto_round(&sfn, &arn, round, options.moto_batch).await;
+            local.push(e);
+            let Some(side) = &remote_side else {
+                println!(
+                    "round {round}: engine {e:>9.0} transitions/s ({} executions), load {}",
+                    options.engine_batch,
+                    load_average()
+                );
+                continue;
+            };
+            let m = moto_round(&side.sfn, &side.arn, round, options.moto_batch).await;
             println!(
                 "round {round}: engine {e:>9.0} transitions/s ({} executions), moto {m:>6.0} transitions/s ({} executions), load {}",
                 options.engine_batch,
                 options.moto_batch,
                 load_average()
             );
-            local.push(e);
             remote.push(m);
         }
-        let (e, m) = (median(local), median(remote));
-        println!("median: engine {e:.0} transitions/s, moto {m:.0} transitions/s, ratio {:.0}x", e / m);
+        let e = median(local);
+        if remote.is_empty() {
+            println!("median: engine {e:.0} transitions/s");
+        } else {
+            let m = median(remote);
+            println!("median: engine {e:.0} transitions/s, moto {m:.0} transitions/s, ratio {:.0}x", e / m);
+        }
     });
 }
