@@ -421,3 +421,55 @@ async fn executions_survive_a_sigkill_of_ocflow_serve() {
         .await;
     assert_eq!(status, 204, "nothing is left to hand out");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_execution_that_cannot_resume_does_not_keep_the_others_from_finishing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ocflow.db");
+    let server = Server::start(&db);
+    let client = Client::new(&server);
+    client
+        .post(
+            "/api/metadata/workflow",
+            json!({"name": "pause", "version": 1, "schemaVersion": 2,
+                "tasks": [{"name": "pause", "taskReferenceName": "pause", "type": "WAIT",
+                           "inputParameters": {"duration": "2 seconds"}}],
+                "outputParameters": {"n": "${workflow.input.n}"}}),
+        )
+        .await;
+    let broken = client.post("/api/workflow/pause", json!({"n": 1})).await;
+    let sound = client.post("/api/workflow/pause", json!({"n": 2})).await;
+    for id in [&broken, &sound] {
+        client
+            .wait_for(id, "waiting", |w| {
+                task_status(w, "pause") == ["IN_PROGRESS"]
+            })
+            .await;
+    }
+    server.crash();
+
+    // The stored machine of one execution is damaged while the server is down.
+    let connection = rusqlite::Connection::open(&db).unwrap();
+    let changed = connection
+        .execute(
+            r#"UPDATE executions SET definition = '{"StartAt": "Gone", "States": {}}' WHERE id = ?1"#,
+            [&broken],
+        )
+        .unwrap();
+    assert_eq!(changed, 1, "the execution row of {broken}");
+    drop(connection);
+
+    let server = Server::start(&db);
+    let client = Client::new(&server);
+    let done = client
+        .wait_for(&sound, "completed after the restart", |w| {
+            w["status"] == "COMPLETED"
+        })
+        .await;
+    assert_eq!(done["output"], json!({"n": 2}));
+    assert_eq!(
+        client.workflow(&broken).await["status"],
+        "RUNNING",
+        "the damaged execution is left as it was, for a person to look at"
+    );
+}

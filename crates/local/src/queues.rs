@@ -93,7 +93,9 @@ impl WorkerQueues {
         let hidden_until =
             now.saturating_add(i64::try_from(self.visibility.as_millis()).unwrap_or(i64::MAX));
         let mut conn = self.tables.lock();
-        let tx = conn.transaction()?;
+        // IMMEDIATE: the poll reads then writes; a deferred transaction could not upgrade to a
+        // writer after the engine's connection committed (SQLITE_BUSY without waiting in WAL).
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let mut polled = Vec::new();
         {
             let mut select = tx.prepare_cached(
