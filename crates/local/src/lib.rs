@@ -175,7 +175,7 @@ impl LocalHost {
         );
         let script_context = Arc::new(ScriptContext::default());
         let events = Arc::new(Mutex::new(Vec::new()));
-        let tables = sidecar::Tables::open(options.db.as_deref())?;
+        let tables = sidecar::Tables::in_store(&store)?;
         let queues = options.worker_queues.then(|| {
             WorkerQueues::new(
                 tables.clone(),

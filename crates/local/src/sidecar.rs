@@ -1,13 +1,13 @@
 //! The host's own tables (worker queues, registered definitions), kept in the execution store's
-//! SQLite file through a second connection so that they survive a restart with it.
+//! SQLite file through the store's writing connection, so that they survive a restart with it
+//! and their writes never wait on the store's for the file's write lock.
 //!
 //! The tables are prefixed `local_` and created if missing; the store's migrations never touch
 //! them.
 
-use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
 
+use ocflow_store::SqliteStore;
 use rusqlite::Connection;
 
 /// Errors of the host's tables.
@@ -45,25 +45,57 @@ CREATE TABLE IF NOT EXISTS local_task_defs (
 /// One connection to the host's tables, shared by the queues and the catalog.
 #[derive(Clone)]
 pub(crate) struct Tables {
-    conn: Arc<Mutex<Connection>>,
+    conn: Conn,
+}
+
+#[derive(Clone)]
+enum Conn {
+    /// The file store's writing connection.
+    Store(Arc<SqliteStore>),
+    /// A connection of their own: a private in-memory database beside an in-memory store
+    /// (which reads through its writing connection, so a poll checking the store while it
+    /// holds the tables would wait on itself).
+    Own(Arc<Mutex<Connection>>),
 }
 
 impl Tables {
-    /// Opens `db` (the execution store's file) or a private in-memory database.
-    pub(crate) fn open(db: Option<&Path>) -> Result<Tables, TableError> {
+    /// The tables in `store`'s file, or in a private in-memory database for a store in memory.
+    pub(crate) fn in_store(store: &Arc<SqliteStore>) -> Result<Tables, TableError> {
+        let tables = match store.path() {
+            Some(_) => Tables {
+                conn: Conn::Store(Arc::clone(store)),
+            },
+            None => Tables::own(Connection::open_in_memory()?),
+        };
+        tables.lock().execute_batch(SCHEMA)?;
+        Ok(tables)
+    }
+
+    /// Opens `db` (an execution store's file) or a private in-memory database on a connection of
+    /// their own.
+    #[cfg(test)]
+    pub(crate) fn open(db: Option<&std::path::Path>) -> Result<Tables, TableError> {
         let conn = match db {
             Some(path) => Connection::open(path)?,
             None => Connection::open_in_memory()?,
         };
-        conn.busy_timeout(Duration::from_secs(5))?;
-        conn.execute_batch(SCHEMA)?;
-        Ok(Tables {
-            conn: Arc::new(Mutex::new(conn)),
-        })
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let tables = Tables::own(conn);
+        tables.lock().execute_batch(SCHEMA)?;
+        Ok(tables)
+    }
+
+    fn own(conn: Connection) -> Tables {
+        Tables {
+            conn: Conn::Own(Arc::new(Mutex::new(conn))),
+        }
     }
 
     /// The connection, for one short operation.
     pub(crate) fn lock(&self) -> MutexGuard<'_, Connection> {
-        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+        match &self.conn {
+            Conn::Store(store) => store.writer_connection(),
+            Conn::Own(conn) => conn.lock().unwrap_or_else(|p| p.into_inner()),
+        }
     }
 }

@@ -121,6 +121,16 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// The store's one writing connection, lent for tables of the caller's own in the same
+    /// file (the local host's worker queues and catalog): their writes then take turns with the
+    /// store's instead of contending with them for the file's write lock, and are as durable.
+    /// The store's own calls wait while the guard lives, so keep it for a few statements, leave
+    /// no transaction open, and do not call the store meanwhile (a file store's reads go
+    /// through other connections, but an in-memory store reads through this one too).
+    pub fn writer_connection(&self) -> MutexGuard<'_, Connection> {
+        self.writer()
+    }
+
     fn writer(&self) -> MutexGuard<'_, Connection> {
         // A panic while the lock was held rolled its transaction back when the transaction was
         // dropped, so the connection is still sound.
