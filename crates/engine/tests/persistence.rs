@@ -207,3 +207,47 @@ async fn a_long_loop_of_computing_states_is_written_as_it_goes() {
     );
     assert_eq!(batches.len(), 1 + 7, "{batches:?}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_callback_token_reaches_the_worker_only_once_written_with_its_task() {
+    let store = Arc::new(Recording::default());
+    let script = Script::default();
+    let mut tokens = script.token_calls();
+    let engine = engine(&store, &script);
+    register(
+        &engine,
+        json!({
+            "QueryLanguage": "JSONata",
+            "StartAt": "Ask",
+            "States": {
+                "Ask": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                    "Arguments": {"QueueUrl": "q", "MessageBody": {"token": "{% $states.context.Task.Token %}"}},
+                    "End": true
+                }
+            }
+        }),
+    );
+    let id = engine
+        .start("m", json!({}), StartOptions::named("ask"))
+        .unwrap();
+    let call = tokens.recv().await.unwrap();
+    let token = call.task_token.unwrap();
+    assert_eq!(
+        kinds(&store.history(&id).unwrap()),
+        [
+            "ExecutionStarted",
+            "StateEntered Ask",
+            "TaskScheduled Ask",
+            "TaskTokenIssued Ask"
+        ]
+    );
+    assert_eq!(store.batches(), [1, 3], "the schedule waits for the token");
+    assert_eq!(store.pending_tokens(&id).unwrap()[0].token, token);
+    engine
+        .send_task_success(&token, json!({"ok": true}))
+        .unwrap();
+    let record = engine.wait(&id).await.unwrap();
+    assert_eq!(record.output, Some(json!({"ok": true})));
+}

@@ -41,7 +41,9 @@ impl Ctx {
         let timeout = seconds(&task.timeout, "TimeoutSeconds")?;
         let heartbeat = seconds(&task.heartbeat, "HeartbeatSeconds")?;
         drop(bindings);
-        let scheduled = self.record(
+        // A callback task records its token next, before anything leaves the run: the schedule
+        // can wait to be written with it.
+        let scheduled = self.record_deferred(
             env.path,
             EventKind::TaskScheduled {
                 state: name.clone(),
@@ -49,6 +51,7 @@ impl Ctx {
                 arguments: arguments.clone(),
                 attempt: env.retry_count,
             },
+            task.pattern == Pattern::WaitForTaskToken,
         )?;
         let deadline =
             timeout.map(|s| scheduled.timestamp + i64::try_from(s * 1000).unwrap_or(i64::MAX));
