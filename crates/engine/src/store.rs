@@ -153,6 +153,21 @@ pub trait ExecutionStore: Send + Sync {
     }
     /// Appends events to an execution's history (ids continue the existing ones).
     fn append_events(&self, execution_id: &str, events: &[HistoryEvent]) -> Result<(), StoreError>;
+    /// Appends events and keeps a pending token in one step where the store can (a callback
+    /// task's `TaskTokenIssued` with its token). By default,
+    /// [`append_events`](Self::append_events) (when there are events) then
+    /// [`put_token`](Self::put_token).
+    fn append_events_with_token(
+        &self,
+        execution_id: &str,
+        events: &[HistoryEvent],
+        token: &PendingToken,
+    ) -> Result<(), StoreError> {
+        if !events.is_empty() {
+            self.append_events(execution_id, events)?;
+        }
+        self.put_token(token)
+    }
     /// Marks an execution as ended. A finished execution never changes again: a second call
     /// leaves it as it is and returns `Ok(false)`.
     fn finish_execution(&self, execution_id: &str, end: &ExecutionEnd) -> Result<bool, StoreError>;
@@ -386,6 +401,21 @@ pub mod contract {
             issued_at: 7,
             heartbeat_deadline: Some(70),
         };
+        let issued = HistoryEvent {
+            id: 4,
+            timestamp: 7,
+            scope: "Fork/0".into(),
+            kind: EventKind::TaskTokenIssued {
+                state: "wait".into(),
+                token: "t-1".into(),
+            },
+        };
+        store
+            .append_events_with_token("a", std::slice::from_ref(&issued), &token)
+            .unwrap();
+        assert_eq!(store.history("a").unwrap().last(), Some(&issued));
+        assert_eq!(store.pending_tokens("a").unwrap(), vec![token.clone()]);
+        assert_eq!(store.take_token("t-1").unwrap(), Some(token.clone()));
         store.put_token(&token).unwrap();
         assert_eq!(store.pending_tokens("a").unwrap(), vec![token.clone()]);
         assert_eq!(store.take_token("t-1").unwrap(), Some(token.clone()));
@@ -423,7 +453,7 @@ pub mod contract {
         assert_eq!(store.unfinished_executions().unwrap(), vec!["b"]);
 
         let redriven = HistoryEvent {
-            id: 4,
+            id: 5,
             timestamp: 12,
             scope: String::new(),
             kind: EventKind::ExecutionRedriven { redrive_count: 1 },

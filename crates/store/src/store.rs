@@ -243,6 +243,30 @@ fn insert_events(
     Ok(())
 }
 
+/// Keeps `token`, replacing a token of the same value.
+fn put_token(tx: &Transaction<'_>, token: &PendingToken) -> Result<(), Error> {
+    let stored = tx
+        .prepare_cached(
+            "INSERT INTO tokens (token, execution, scope, state, issued_at, heartbeat_deadline) \
+             SELECT ?1, seq, ?3, ?4, ?5, ?6 FROM executions WHERE id = ?2 \
+             ON CONFLICT (token) DO UPDATE SET execution = excluded.execution, \
+             scope = excluded.scope, state = excluded.state, issued_at = excluded.issued_at, \
+             heartbeat_deadline = excluded.heartbeat_deadline",
+        )?
+        .execute(params![
+            token.token,
+            token.execution_id,
+            token.scope,
+            token.state,
+            token.issued_at,
+            token.heartbeat_deadline,
+        ])?;
+    if stored == 0 {
+        return Err(Error::NotFound(token.execution_id.clone()));
+    }
+    Ok(())
+}
+
 const EXECUTION_COLUMNS: &str = "id, machine, definition, input, status, start_time, end_time, \
      output, error, cause, parent_id, correlation_id";
 
@@ -437,27 +461,22 @@ impl SqliteStore {
     }
 
     fn put(&self, token: &PendingToken) -> Result<(), Error> {
+        self.write(|tx| put_token(tx, token))
+    }
+
+    fn append_with_token(
+        &self,
+        execution_id: &str,
+        events: &[HistoryEvent],
+        token: &PendingToken,
+    ) -> Result<(), Error> {
+        let rows = encode_events(execution_id, events)?;
         self.write(|tx| {
-            let stored = tx
-                .prepare_cached(
-                    "INSERT INTO tokens (token, execution, scope, state, issued_at, heartbeat_deadline) \
-                     SELECT ?1, seq, ?3, ?4, ?5, ?6 FROM executions WHERE id = ?2 \
-                     ON CONFLICT (token) DO UPDATE SET execution = excluded.execution, \
-                     scope = excluded.scope, state = excluded.state, issued_at = excluded.issued_at, \
-                     heartbeat_deadline = excluded.heartbeat_deadline",
-                )?
-                .execute(params![
-                    token.token,
-                    token.execution_id,
-                    token.scope,
-                    token.state,
-                    token.issued_at,
-                    token.heartbeat_deadline,
-                ])?;
-            if stored == 0 {
-                return Err(Error::NotFound(token.execution_id.clone()));
+            if !rows.is_empty() {
+                let execution = execution_seq(tx, execution_id)?;
+                insert_events(tx, execution, execution_id, &rows, events)?;
             }
-            Ok(())
+            put_token(tx, token)
         })
     }
 
@@ -533,6 +552,15 @@ impl ExecutionStore for SqliteStore {
 
     fn put_token(&self, token: &PendingToken) -> Result<(), StoreError> {
         Ok(self.put(token)?)
+    }
+
+    fn append_events_with_token(
+        &self,
+        execution_id: &str,
+        events: &[HistoryEvent],
+        token: &PendingToken,
+    ) -> Result<(), StoreError> {
+        Ok(self.append_with_token(execution_id, events, token)?)
     }
 
     fn take_token(&self, token: &str) -> Result<Option<PendingToken>, StoreError> {

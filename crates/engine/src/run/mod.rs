@@ -20,7 +20,7 @@ use crate::history::{EventKind, HistoryEvent, Millis};
 use crate::invoker::ResourceInvoker;
 use crate::limits;
 use crate::machine::{Field, Kind, Machine, Node, Scope};
-use crate::store::ExecutionStore;
+use crate::store::{ExecutionStore, PendingToken};
 use crate::time::format_rfc3339;
 
 mod fanout;
@@ -377,6 +377,16 @@ impl Ctx {
             timestamp,
             replayed: None,
         })
+    }
+
+    /// Keeps a callback task's pending token, writing the events waiting in the log with it.
+    fn put_token(&self, token: &PendingToken) -> Result<(), Failure> {
+        let mut log = lock(&self.run.log);
+        let events = std::mem::take(&mut log.unsaved);
+        self.shared
+            .store
+            .append_events_with_token(&self.run.id, &events, token)
+            .map_err(|e| Failure::runtime(format!("could not store the task token: {e}")))
     }
 
     /// Records (or replays) an event of the top-level scope.

@@ -192,12 +192,14 @@ impl Ctx {
         deadline: Option<Millis>,
     ) -> Result<Value, Failure> {
         let token = invocation.task_token.clone().unwrap_or_default();
-        let issued = self.record(
+        // Written with the token itself, below, before the invoker hands it out.
+        let issued = self.record_deferred(
             path,
             EventKind::TaskTokenIssued {
                 state: state.to_owned(),
                 token: token.clone(),
             },
+            true,
         )?;
         let heartbeat_ms = heartbeat.map(|s| i64::try_from(s * 1000).unwrap_or(i64::MAX));
         let mut pending = PendingToken {
@@ -226,10 +228,7 @@ impl Ctx {
             shared: &self.shared,
             token: &token,
         };
-        self.shared
-            .store
-            .put_token(&pending)
-            .map_err(|e| Failure::runtime(format!("could not store the task token: {e}")))?;
+        self.put_token(&pending)?;
         if issued.replayed.is_none() {
             self.shared.invoker.invoke(invocation).await?;
         }
