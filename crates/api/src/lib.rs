@@ -3,9 +3,11 @@
 //! `ocflow serve` serves it over the embedded host; the endpoints are listed in the crate's
 //! README.
 //!
-//! Pause and resume answer 409 with the reason (Step Functions executions cannot be paused);
-//! retry (a redrive) and restart answer 204 like Conductor; errors come in Conductor's body
-//! shape ([`ApiError`]).
+//! Pause, resume and skip-task answer 409 with the reason (Step Functions executions cannot be
+//! paused, nor told to pass a state by); rerun runs from the beginning only; retry (a redrive)
+//! and restart answer 204 like Conductor; decide is a no-op (the engine decides continuously);
+//! errors come in Conductor's body shape ([`ApiError`]). A task is found by either of its ids
+//! ([`task`]).
 //!
 //! ```no_run
 //! # #[cfg(feature = "local")]
@@ -26,6 +28,7 @@ mod local;
 pub mod model;
 mod search;
 mod service;
+pub mod task;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -33,16 +36,17 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use ocflow_dsl::model::{TaskDef, WorkflowDef};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 pub use error::ApiError;
-use model::{StartWorkflowRequest, TaskUpdate, WorkflowStatus};
+use model::{RerunWorkflowRequest, StartWorkflowRequest, TaskExecLog, TaskUpdate, WorkflowStatus};
+use ocflow_engine::conductor::Workflow;
 pub use search::WorkflowSearch;
 pub use service::{ApiResult, WorkflowService};
 
@@ -61,6 +65,15 @@ pub fn router<S: WorkflowService>(service: Arc<S>) -> Router {
                 .delete(terminate::<S>),
         )
         .route("/api/workflow/{id}/status", get(status::<S>))
+        .route("/api/workflow/{id}/remove", delete(remove::<S>))
+        .route("/api/workflow/{id}/correlated", post(correlated_batch::<S>))
+        .route("/api/workflow/running/{name}", get(running::<S>))
+        .route("/api/workflow/decide/{id}", put(decide::<S>))
+        .route("/api/workflow/{id}/rerun", post(rerun::<S>))
+        .route(
+            "/api/workflow/{id}/skiptask/{task_ref}",
+            put(skip_task::<S>),
+        )
         .route(
             "/api/workflow/{id}/correlated/{correlation_id}",
             get(correlated::<S>),
@@ -76,6 +89,10 @@ pub fn router<S: WorkflowService>(service: Arc<S>) -> Router {
                 .put(update_workflows::<S>),
         )
         .route("/api/metadata/workflow/{name}", get(workflow_def::<S>))
+        .route(
+            "/api/metadata/workflow/{name}/{version}",
+            delete(remove_workflow_def::<S>),
+        )
         .route(
             "/api/metadata/taskdefs",
             get(task_defs::<S>)
@@ -96,6 +113,16 @@ pub fn router<S: WorkflowService>(service: Arc<S>) -> Router {
             "/api/tasks/{workflow_id}/{task_ref}/{status}/sync",
             post(update_by_reference_sync::<S>),
         )
+        .route("/api/tasks/{workflow_id}", get(task::<S>))
+        .route(
+            "/api/tasks/{workflow_id}/log",
+            get(task_logs::<S>).post(add_task_log::<S>),
+        )
+        .route("/api/tasks/queue/sizes", get(queue_sizes::<S>))
+        .route("/api/tasks/queue/size", get(queue_size::<S>))
+        .route("/api/tasks/queue/all", get(queue_all::<S>))
+        .route("/health", get(health::<S>))
+        .route("/api/health", get(health::<S>))
         .route("/api/tasks/poll/{task_type}", get(poll_one::<S>))
         .route("/api/tasks/poll/batch/{task_type}", get(poll_batch::<S>))
         .fallback(not_found)
@@ -234,21 +261,14 @@ async fn correlated<S: WorkflowService>(
 ) -> ApiResult<Response> {
     let include_closed = flag(&params, "includeClosed", false);
     let include_tasks = flag(&params, "includeTasks", false);
-    let search = WorkflowSearch {
-        workflow_type: Some(name),
-        correlation_id: Some(correlation_id),
-        status: (!include_closed).then(|| "RUNNING".to_owned()),
-        size: 1000,
-        ..WorkflowSearch::default()
-    };
-    let mut workflows = Vec::new();
-    for summary in service.search(&search).await?.results {
-        workflows.push(
-            service
-                .workflow(&summary.workflow_id, include_tasks)
-                .await?,
-        );
-    }
+    let workflows = correlated_workflows(
+        &*service,
+        &name,
+        &correlation_id,
+        include_closed,
+        include_tasks,
+    )
+    .await?;
     Ok(Json(workflows).into_response())
 }
 
@@ -393,10 +413,38 @@ async fn update_task<S: WorkflowService>(
     State(service): State<Arc<S>>,
     update: String,
 ) -> ApiResult<Response> {
-    let update: TaskUpdate = body(&update)?;
+    let mut update: TaskUpdate = body(&update)?;
     let task_id = update.task_id.clone();
+    let logs = std::mem::take(&mut update.logs);
     service.update_task(update).await?;
+    keep_logs(&*service, &task_id, logs).await?;
     Ok(text(task_id))
+}
+
+/// The id a task's logs are kept under: the one its workflow lists, so that lines written with
+/// the id a poll handed out show beside the task (a task no workflow lists keeps the id given).
+async fn log_key<S: WorkflowService>(service: &S, task_id: &str) -> String {
+    match task::TaskId::parse(task_id) {
+        Some(task::TaskId::Polled { .. }) => service
+            .task(task_id)
+            .await
+            .map_or_else(|_| task_id.to_owned(), |t| t.task_id),
+        _ => task_id.to_owned(),
+    }
+}
+
+/// Keeps the log lines a worker sent with its result.
+async fn keep_logs<S: WorkflowService>(
+    service: &S,
+    task_id: &str,
+    logs: Vec<TaskExecLog>,
+) -> ApiResult<()> {
+    if logs.is_empty() {
+        return Ok(());
+    }
+    let key = log_key(service, task_id).await;
+    let logs = logs.into_iter().map(|l| log_line(&key, l)).collect();
+    service.add_task_logs(&key, logs).await
 }
 
 /// Conductor's `update-v2`: applies the result and answers with the worker's next task of the
@@ -405,8 +453,12 @@ async fn update_task_v2<S: WorkflowService>(
     State(service): State<Arc<S>>,
     update: String,
 ) -> ApiResult<Response> {
-    let update: TaskUpdate = body(&update)?;
-    Ok(match service.update_task_and_poll(update).await? {
+    let mut update: TaskUpdate = body(&update)?;
+    let task_id = update.task_id.clone();
+    let logs = std::mem::take(&mut update.logs);
+    let next = service.update_task_and_poll(update).await?;
+    keep_logs(&*service, &task_id, logs).await?;
+    Ok(match next {
         Some(task) => Json(task).into_response(),
         None => StatusCode::NO_CONTENT.into_response(),
     })
@@ -494,6 +546,292 @@ async fn update_by_reference_sync<S: WorkflowService>(
     }
 }
 
+/// `GET /api/tasks/{taskId}`: the task as its workflow lists it.
+async fn task<S: WorkflowService>(
+    State(service): State<Arc<S>>,
+    Path(task_id): Path<String>,
+) -> ApiResult<Response> {
+    Ok(Json(service.task(&task_id).await?).into_response())
+}
+
+/// The longest log line kept; longer ones are cut (at a character boundary).
+pub const MAX_LOG_LINE_BYTES: usize = 8 * 1024;
+
+fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// A log line as kept: about `task_id`, stamped now unless the client did, at most
+/// [`MAX_LOG_LINE_BYTES`].
+fn log_line(task_id: &str, mut log: TaskExecLog) -> TaskExecLog {
+    if log.log.len() > MAX_LOG_LINE_BYTES {
+        let mut end = MAX_LOG_LINE_BYTES;
+        while !log.log.is_char_boundary(end) {
+            end -= 1;
+        }
+        log.log.truncate(end);
+    }
+    log.task_id = task_id.to_owned();
+    if log.created_time <= 0 {
+        log.created_time = now_millis();
+    }
+    log
+}
+
+/// `POST /api/tasks/{taskId}/log`: the body is the line, as a JSON string (what Conductor's
+/// clients send) or as plain text.
+async fn add_task_log<S: WorkflowService>(
+    State(service): State<Arc<S>>,
+    Path(task_id): Path<String>,
+    line: String,
+) -> ApiResult<StatusCode> {
+    let line = match serde_json::from_str::<Value>(&line) {
+        Ok(Value::String(text)) => text,
+        _ => line,
+    };
+    let key = log_key(&*service, &task_id).await;
+    let log = log_line(
+        &key,
+        TaskExecLog {
+            log: line,
+            task_id: String::new(),
+            created_time: 0,
+        },
+    );
+    service.add_task_logs(&key, vec![log]).await?;
+    Ok(StatusCode::OK)
+}
+
+/// `GET /api/tasks/{taskId}/log`: the lines kept, oldest first.
+async fn task_logs<S: WorkflowService>(
+    State(service): State<Arc<S>>,
+    Path(task_id): Path<String>,
+) -> ApiResult<Response> {
+    let key = log_key(&*service, &task_id).await;
+    Ok(Json(service.task_logs(&key).await?).into_response())
+}
+
+/// The `taskType` query parameters, repeated (`?taskType=a&taskType=b`) or comma-separated.
+fn task_types(query: Option<&str>) -> Vec<String> {
+    form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .filter(|(name, _)| name == "taskType")
+        .flat_map(|(_, value)| {
+            value
+                .split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// `GET /api/tasks/queue/sizes?taskType=a&taskType=b`: `{"a": n, "b": m}`, the tasks waiting
+/// for a worker.
+async fn queue_sizes<S: WorkflowService>(
+    State(service): State<Arc<S>>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Response> {
+    let types = task_types(query.as_deref());
+    Ok(Json(service.queue_sizes(&types).await?).into_response())
+}
+
+/// `GET /api/tasks/queue/size?taskType=a`: the number alone.
+async fn queue_size<S: WorkflowService>(
+    State(service): State<Arc<S>>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Response> {
+    let types = task_types(query.as_deref());
+    let [task_type] = types.as_slice() else {
+        return Err(ApiError::bad_request(
+            "GET /api/tasks/queue/size needs one taskType query parameter",
+        ));
+    };
+    let sizes = service.queue_sizes(std::slice::from_ref(task_type)).await?;
+    Ok(Json(sizes.get(task_type).copied().unwrap_or(0)).into_response())
+}
+
+/// `GET /api/tasks/queue/all`: every queue's waiting tasks.
+async fn queue_all<S: WorkflowService>(State(service): State<Arc<S>>) -> ApiResult<Response> {
+    Ok(Json(service.queue_all().await?).into_response())
+}
+
+/// `GET /health`, `GET /api/health`: Conductor's health check body (and the `status` of a
+/// Spring health endpoint); 503 when the backend's store does not answer.
+async fn health<S: WorkflowService>(State(service): State<Arc<S>>) -> Response {
+    match service.health().await {
+        Ok(()) => Json(json!({
+            "healthy": true,
+            "status": "UP",
+            "healthResults": [],
+            "suppressedHealthResults": [],
+        }))
+        .into_response(),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({
+                "healthy": false,
+                "status": "DOWN",
+                "healthResults": [{"healthy": false, "details": {"error": e.message}}],
+                "suppressedHealthResults": [],
+            })),
+        )
+            .into_response(),
+    }
+}
+
+/// `GET /api/workflow/running/{name}?version=&startTime=&endTime=`: ids of the workflow's
+/// RUNNING executions of `version` (1 when absent, as Conductor's default), started within
+/// `[startTime, endTime]` when those are given; newest first.
+async fn running<S: WorkflowService>(
+    State(service): State<Arc<S>>,
+    Path(name): Path<String>,
+    Query(params): Params,
+) -> ApiResult<Response> {
+    let version: u32 = number(&params, "version")?.unwrap_or(1);
+    let search = WorkflowSearch {
+        workflow_type: Some(name),
+        status: Some("RUNNING".to_owned()),
+        started_after: number::<i64>(&params, "startTime")?.map(|t| t.saturating_sub(1)),
+        started_before: number::<i64>(&params, "endTime")?.map(|t| t.saturating_add(1)),
+        size: RUNNING_LIMIT,
+        ..WorkflowSearch::default()
+    };
+    let ids: Vec<String> = service
+        .search(&search)
+        .await?
+        .results
+        .into_iter()
+        .filter(|w| w.version == version)
+        .map(|w| w.workflow_id)
+        .collect();
+    Ok(Json(ids).into_response())
+}
+
+/// The most workflows `running` and the correlated searches list.
+const RUNNING_LIMIT: usize = 10_000;
+
+/// The workflows of `name` with `correlation_id` (only RUNNING ones unless `include_closed`).
+async fn correlated_workflows<S: WorkflowService>(
+    service: &S,
+    name: &str,
+    correlation_id: &str,
+    include_closed: bool,
+    include_tasks: bool,
+) -> ApiResult<Vec<Workflow>> {
+    let search = WorkflowSearch {
+        workflow_type: Some(name.to_owned()),
+        correlation_id: Some(correlation_id.to_owned()),
+        status: (!include_closed).then(|| "RUNNING".to_owned()),
+        size: 1000,
+        ..WorkflowSearch::default()
+    };
+    let mut workflows = Vec::new();
+    for summary in service.search(&search).await?.results {
+        workflows.push(
+            service
+                .workflow(&summary.workflow_id, include_tasks)
+                .await?,
+        );
+    }
+    Ok(workflows)
+}
+
+/// `POST /api/workflow/{name}/correlated?includeClosed=&includeTasks=`, body = correlation
+/// ids: correlation id → its workflows.
+async fn correlated_batch<S: WorkflowService>(
+    State(service): State<Arc<S>>,
+    Path(name): Path<String>,
+    Query(params): Params,
+    ids: String,
+) -> ApiResult<Response> {
+    let ids: Vec<String> = body(&ids)?;
+    let include_closed = flag(&params, "includeClosed", false);
+    let include_tasks = flag(&params, "includeTasks", false);
+    let mut found = serde_json::Map::new();
+    for id in ids {
+        let workflows =
+            correlated_workflows(&*service, &name, &id, include_closed, include_tasks).await?;
+        found.insert(id, serde_json::to_value(workflows).unwrap_or_default());
+    }
+    Ok(Json(found).into_response())
+}
+
+/// `DELETE /api/workflow/{id}/remove?archiveWorkflow=`.
+async fn remove<S: WorkflowService>(
+    State(service): State<Arc<S>>,
+    Path(id): Path<String>,
+    Query(params): Params,
+) -> ApiResult<StatusCode> {
+    let archive = flag(&params, "archiveWorkflow", true);
+    service.remove(&id, archive).await?;
+    Ok(StatusCode::OK)
+}
+
+/// `PUT /api/workflow/decide/{id}`: nothing to do, the engine (or Step Functions) decides as
+/// soon as anything happens; 200 for a known workflow, as Conductor answers.
+async fn decide<S: WorkflowService>(
+    State(service): State<Arc<S>>,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    service.workflow(&id, false).await?;
+    Ok(StatusCode::OK)
+}
+
+/// `POST /api/workflow/{id}/rerun`: from the beginning only (a restart); answers the id.
+async fn rerun<S: WorkflowService>(
+    State(service): State<Arc<S>>,
+    Path(id): Path<String>,
+    request: String,
+) -> ApiResult<Response> {
+    let request: RerunWorkflowRequest = if request.trim().is_empty() {
+        RerunWorkflowRequest::default()
+    } else {
+        body(&request)?
+    };
+    let from_task = request
+        .re_run_from_task_id
+        .as_deref()
+        .filter(|t| !t.is_empty());
+    if from_task.is_some() || request.task_input.is_some() {
+        service.workflow(&id, false).await?;
+        return Err(ApiError::conflict(format!(
+            "workflow '{id}' cannot be rerun from task '{}': a Step Functions execution cannot \
+             be entered at a chosen state with the history before it kept; retry it (runs \
+             again what did not complete) or rerun it from the beginning (no reRunFromTaskId)",
+            from_task.unwrap_or_default()
+        )));
+    }
+    Ok(text(service.rerun(&id, request).await?))
+}
+
+/// `PUT /api/workflow/{id}/skiptask/{taskReferenceName}`: refused (409) with the reason.
+async fn skip_task<S: WorkflowService>(
+    State(service): State<Arc<S>>,
+    Path((id, task_ref)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    service.workflow(&id, false).await?;
+    Err(ApiError::conflict(format!(
+        "task '{task_ref}' of workflow '{id}' cannot be skipped: a Step Functions execution \
+         runs every state on its path and cannot be told to pass one by; complete a pending \
+         task instead (POST /api/tasks/{id}/{task_ref}/COMPLETED)"
+    )))
+}
+
+/// `DELETE /api/metadata/workflow/{name}/{version}`.
+async fn remove_workflow_def<S: WorkflowService>(
+    State(service): State<Arc<S>>,
+    Path((name, version)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let version: i64 = version
+        .parse()
+        .map_err(|_| ApiError::bad_request(format!("the version is not a number: {version}")))?;
+    service.remove_workflow_def(&name, version).await?;
+    Ok(StatusCode::OK)
+}
+
 async fn not_found() -> ApiError {
     ApiError::not_found("no such endpoint")
 }
@@ -502,5 +840,7 @@ async fn not_found() -> ApiError {
 mod tests;
 #[cfg(all(test, feature = "local"))]
 mod tests_compat;
+#[cfg(all(test, feature = "local"))]
+mod tests_endpoints;
 #[cfg(all(test, feature = "local"))]
 mod tests_rerun;

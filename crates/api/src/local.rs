@@ -1,23 +1,26 @@
 //! [`WorkflowService`] for the embedded host.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use ocflow_control::starter::{NameSource, execution_name};
 use ocflow_control::worker::conductor_task;
 use ocflow_dsl::model::{TaskDef, WorkflowDef};
-use ocflow_engine::conductor::Workflow;
+use ocflow_engine::conductor::{Task, Workflow};
 use ocflow_engine::store::{ExecutionStatus, StoreError};
 use ocflow_engine::{Error as EngineError, StartOptions};
-use ocflow_local::{Error, LocalHost};
+use ocflow_local::{Error, LocalHost, LogLine};
 use ocflow_store::ExecutionQuery;
 use serde_json::Value;
 
 use crate::error::ApiError;
 use crate::model::{
-    IdempotencyStrategy, SearchResult, StartWorkflowRequest, TaskUpdate, WorkflowSummary,
+    IdempotencyStrategy, RerunWorkflowRequest, SearchResult, StartWorkflowRequest, TaskExecLog,
+    TaskUpdate, WorkflowSummary,
 };
 use crate::search::WorkflowSearch;
 use crate::service::{ApiResult, WorkflowService};
+use crate::task::{TaskId, find_task};
 
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
@@ -343,6 +346,136 @@ impl WorkflowService for LocalHost {
 
     async fn restart(&self, workflow_id: &str, use_latest_definitions: bool) -> ApiResult<()> {
         LocalHost::restart(self, workflow_id, use_latest_definitions).map_err(rerun_error)
+    }
+
+    async fn task(&self, task_id: &str) -> ApiResult<Task> {
+        let unknown = || ApiError::not_found(format!("no task '{task_id}'"));
+        let id = TaskId::parse(task_id).ok_or_else(unknown)?;
+        let workflow = match LocalHost::workflow(self, id.workflow_id()) {
+            Err(Error::Engine(EngineError::UnknownExecution(_))) => return Err(unknown()),
+            other => other?,
+        };
+        let reference = match id {
+            TaskId::Polled { state, .. } => {
+                let record = self
+                    .engine()
+                    .describe(id.workflow_id())
+                    .map_err(Error::from)?;
+                record.definition["taskMap"]["states"][state]["referenceTaskName"]
+                    .as_str()
+                    .map(str::to_owned)
+            }
+            TaskId::Listed { .. } => None,
+        };
+        find_task(&workflow, task_id, reference.as_deref()).ok_or_else(unknown)
+    }
+
+    async fn remove(&self, workflow_id: &str, _archive: bool) -> ApiResult<()> {
+        let workflow = LocalHost::workflow(self, workflow_id)?;
+        if workflow.status == "RUNNING" {
+            return Err(ApiError::conflict(format!(
+                "workflow '{workflow_id}' is running: terminate it first"
+            )));
+        }
+        let store_error = |e: ocflow_store::Error| ApiError::internal(e.to_string());
+        self.store()
+            .remove_execution(workflow_id)
+            .map_err(store_error)?;
+        if let Some(queues) = self.worker_queues() {
+            queues.remove_execution(workflow_id).map_err(table)?;
+        }
+        self.task_logs()
+            .remove_workflow(workflow_id)
+            .map_err(table)?;
+        Ok(())
+    }
+
+    async fn remove_workflow_def(&self, name: &str, version: i64) -> ApiResult<()> {
+        if self.unregister_definition(name, version)? {
+            Ok(())
+        } else {
+            Err(ApiError::not_found(format!(
+                "no workflow definition '{name}' version {version}"
+            )))
+        }
+    }
+
+    async fn queue_sizes(&self, task_types: &[String]) -> ApiResult<BTreeMap<String, u64>> {
+        let mut sizes: BTreeMap<String, u64> = task_types.iter().map(|t| (t.clone(), 0)).collect();
+        if let Some(queues) = self.worker_queues() {
+            sizes.extend(queues.waiting(Some(task_types)).map_err(table)?);
+        }
+        Ok(sizes)
+    }
+
+    async fn queue_all(&self) -> ApiResult<BTreeMap<String, u64>> {
+        match self.worker_queues() {
+            Some(queues) => Ok(queues.waiting(None).map_err(table)?.into_iter().collect()),
+            None => Ok(BTreeMap::new()),
+        }
+    }
+
+    async fn health(&self) -> ApiResult<()> {
+        let probe = ExecutionQuery {
+            limit: 1,
+            ..ExecutionQuery::default()
+        };
+        self.store()
+            .search_executions(&probe)
+            .map(drop)
+            .map_err(|e| ApiError::internal(format!("the execution store does not answer: {e}")))
+    }
+
+    async fn add_task_logs(&self, task_id: &str, logs: Vec<TaskExecLog>) -> ApiResult<()> {
+        let workflow_id = TaskId::parse(task_id).map_or("", |id| id.workflow_id());
+        let lines: Vec<LogLine> = logs
+            .into_iter()
+            .map(|l| LogLine {
+                log: l.log,
+                created_time: l.created_time,
+            })
+            .collect();
+        self.task_logs()
+            .add(task_id, workflow_id, &lines)
+            .map_err(table)
+    }
+
+    async fn task_logs(&self, task_id: &str) -> ApiResult<Vec<TaskExecLog>> {
+        Ok(self
+            .task_logs()
+            .lines(task_id)
+            .map_err(table)?
+            .into_iter()
+            .map(|l| TaskExecLog {
+                log: l.log,
+                task_id: task_id.to_owned(),
+                created_time: l.created_time,
+            })
+            .collect())
+    }
+
+    async fn rerun(&self, workflow_id: &str, request: RerunWorkflowRequest) -> ApiResult<String> {
+        let workflow = LocalHost::workflow(self, workflow_id)?;
+        if let Some(input) = &request.workflow_input
+            && Value::Object(input.clone()) != workflow.input
+        {
+            return Err(ApiError::conflict(format!(
+                "workflow '{workflow_id}' can only be rerun with its original input: a rerun \
+                 is a restart under the same id; start '{}' again for another input",
+                workflow.workflow_name
+            )));
+        }
+        if let Some(correlation_id) = &request.correlation_id
+            && workflow.correlation_id.as_ref() != Some(correlation_id)
+        {
+            return Err(ApiError::conflict(format!(
+                "workflow '{workflow_id}' keeps its correlation id on a rerun; start '{}' \
+                 again for another one",
+                workflow.workflow_name
+            )));
+        }
+        LocalHost::restart(self, workflow_id, false).map_err(rerun_error)?;
+        Ok(workflow_id.to_owned())
     }
 
     async fn update_task_and_poll(&self, update: TaskUpdate) -> ApiResult<Option<Value>> {

@@ -151,4 +151,43 @@ pub struct TaskUpdate {
     /// The outcome.
     #[serde(flatten)]
     pub result: TaskResult,
+    /// Log lines the worker sends with its result; kept as `POST /api/tasks/{taskId}/log`
+    /// keeps them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub logs: Vec<TaskExecLog>,
+}
+
+/// One log line of a task (Conductor's `TaskExecLog`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskExecLog {
+    /// The line.
+    pub log: String,
+    /// The task it is about.
+    #[serde(default)]
+    pub task_id: String,
+    /// When it was written, in epoch milliseconds.
+    #[serde(default)]
+    pub created_time: i64,
+}
+
+/// A rerun (Conductor's `RerunWorkflowRequest`, the body of `POST /api/workflow/{id}/rerun`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RerunWorkflowRequest {
+    /// The workflow to run again (the path's id wins).
+    #[serde(default)]
+    pub re_run_from_workflow_id: Option<String>,
+    /// New workflow input; the original input when absent.
+    #[serde(default)]
+    pub workflow_input: Option<Map<String, Value>>,
+    /// The task to run again from; from the beginning when absent.
+    #[serde(default)]
+    pub re_run_from_task_id: Option<String>,
+    /// New input for that task.
+    #[serde(default)]
+    pub task_input: Option<Map<String, Value>>,
+    /// A new correlation id.
+    #[serde(default)]
+    pub correlation_id: Option<String>,
 }

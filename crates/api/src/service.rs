@@ -1,14 +1,18 @@
 //! The port the router serves: what a Conductor-compatible backend must do.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::Duration;
 
 use ocflow_dsl::model::{TaskDef, WorkflowDef};
-use ocflow_engine::conductor::Workflow;
+use ocflow_engine::conductor::{Task, Workflow};
 use serde_json::Value;
 
 use crate::error::ApiError;
-use crate::model::{SearchResult, StartWorkflowRequest, TaskUpdate, WorkflowSummary};
+use crate::model::{
+    RerunWorkflowRequest, SearchResult, StartWorkflowRequest, TaskExecLog, TaskUpdate,
+    WorkflowSummary,
+};
 use crate::search::WorkflowSearch;
 
 /// A result of the API.
@@ -124,6 +128,79 @@ pub trait WorkflowService: Send + Sync + 'static {
     ) -> impl Future<Output = ApiResult<()>> + Send {
         let _ = use_latest_definitions;
         let message = format!("workflow '{workflow_id}' cannot be restarted by this service");
+        async move { Err(ApiError::conflict(message)) }
+    }
+
+    /// One task as its workflow lists it, named by the id the workflow lists
+    /// (`<workflowId>-<seq>`) or by the id a poll handed out (`<workflowId>/<state>`, see
+    /// [`crate::task`]). 404 when no workflow lists it.
+    fn task(&self, task_id: &str) -> impl Future<Output = ApiResult<Task>> + Send;
+
+    /// Removes an ended workflow from the store (Conductor's `DELETE
+    /// /api/workflow/{id}/remove`); 404 for an unknown workflow, 409 while it runs.
+    /// `archive` is Conductor's `archiveWorkflow`: there is no archive apart from the store,
+    /// so a removed workflow is gone either way.
+    fn remove(
+        &self,
+        workflow_id: &str,
+        archive: bool,
+    ) -> impl Future<Output = ApiResult<()>> + Send;
+
+    /// Unregisters one version of a workflow definition; 404 when it is not registered.
+    /// Running workflows keep running. When it was the latest version, the one now latest is
+    /// what starts run.
+    fn remove_workflow_def(
+        &self,
+        name: &str,
+        version: i64,
+    ) -> impl Future<Output = ApiResult<()>> + Send;
+
+    /// How many worker tasks of each type wait for a worker (handed out ones are not
+    /// counted); a type without a queue has 0.
+    fn queue_sizes(
+        &self,
+        task_types: &[String],
+    ) -> impl Future<Output = ApiResult<BTreeMap<String, u64>>> + Send;
+
+    /// [`WorkflowService::queue_sizes`] of every task type that has a queue. The default
+    /// answers 409: the backend cannot list its queues.
+    fn queue_all(&self) -> impl Future<Output = ApiResult<BTreeMap<String, u64>>> + Send {
+        async {
+            Err(ApiError::conflict(
+                "GET /api/tasks/queue/all is not served here: this backend cannot list its \
+                 worker queues; ask GET /api/tasks/queue/sizes?taskType=... instead",
+            ))
+        }
+    }
+
+    /// Whether the backend answers (its store is reachable). The default says it does.
+    fn health(&self) -> impl Future<Output = ApiResult<()>> + Send {
+        async { Ok(()) }
+    }
+
+    /// Keeps log lines of a task (`POST /api/tasks/{taskId}/log`, or a result's `logs`); a
+    /// task keeps its latest lines only (see the backends).
+    fn add_task_logs(
+        &self,
+        task_id: &str,
+        logs: Vec<TaskExecLog>,
+    ) -> impl Future<Output = ApiResult<()>> + Send;
+
+    /// The log lines kept for a task, oldest first (empty for a task without any).
+    fn task_logs(&self, task_id: &str) -> impl Future<Output = ApiResult<Vec<TaskExecLog>>> + Send;
+
+    /// Conductor's rerun (`POST /api/workflow/{id}/rerun`) from the beginning: a restart,
+    /// which may change the input or correlation id; returns the workflow's id. The router
+    /// refuses a rerun from a task (`reRunFromTaskId`, `taskInput`) before asking: a Step
+    /// Functions execution cannot be entered at a chosen state with the history before it
+    /// kept. The default answers 409.
+    fn rerun(
+        &self,
+        workflow_id: &str,
+        request: RerunWorkflowRequest,
+    ) -> impl Future<Output = ApiResult<String>> + Send {
+        let _ = request;
+        let message = format!("workflow '{workflow_id}' cannot be rerun by this service");
         async move { Err(ApiError::conflict(message)) }
     }
 

@@ -305,3 +305,168 @@ async fn a_waiting_workflow_is_terminated_once() {
         "definition rows are not workflows"
     );
 }
+
+#[tokio::test]
+async fn tasks_logs_queues_lists_removal_and_definitions_by_version() {
+    let app = deployment().await;
+    let health = get_json(&app, "/api/health").await;
+    assert_eq!(health["healthy"], true, "{health}");
+    let (status, body) = call(
+        &app,
+        Method::POST,
+        "/api/metadata/workflow",
+        Some(media_workflow()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, id) = call(
+        &app,
+        Method::POST,
+        "/api/workflow/media?correlationId=c-9",
+        Some(json!({"file": "a.mp4"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{id}");
+
+    let mut sizes = Value::Null;
+    for _ in 0..100 {
+        sizes = get_json(
+            &app,
+            "/api/tasks/queue/sizes?taskType=encode&taskType=resize",
+        )
+        .await;
+        if sizes["encode"] == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        sizes,
+        json!({"encode": 1, "resize": 0}),
+        "resize has no queue"
+    );
+    let (status, body) = call(&app, Method::GET, "/api/tasks/queue/all", None).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(
+        get_json(&app, "/api/workflow/running/media").await,
+        json!([id])
+    );
+    let correlated = call(
+        &app,
+        Method::POST,
+        "/api/workflow/media/correlated",
+        Some(json!(["c-9", "c-0"])),
+    )
+    .await;
+    let correlated: Value = serde_json::from_str(&correlated.1).unwrap();
+    assert_eq!(
+        correlated["c-9"][0]["workflowId"],
+        json!(id),
+        "{correlated}"
+    );
+    assert_eq!(correlated["c-0"], json!([]));
+    let (status, _) = call(
+        &app,
+        Method::DELETE,
+        &format!("/api/workflow/{id}/remove"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "it runs");
+
+    let task = poll_task(&app, "encode").await;
+    let polled_id = task["taskId"].as_str().unwrap().replace('/', "%2F");
+    let by_poll_id = get_json(&app, &format!("/api/tasks/{polled_id}")).await;
+    assert_eq!(
+        by_poll_id["referenceTaskName"], "encode_ref",
+        "{by_poll_id}"
+    );
+    let listed_id = by_poll_id["taskId"].as_str().unwrap().to_owned();
+    assert_eq!(listed_id, format!("{id}-1"));
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        &format!("/api/tasks/{polled_id}/log"),
+        Some(json!("encoding")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = call(
+        &app,
+        Method::POST,
+        "/api/tasks",
+        Some(json!({
+            "taskId": task["taskId"], "workflowInstanceId": id, "status": "COMPLETED",
+            "outputData": {"size": 3}, "logs": [{"log": "encoded", "createdTime": 5}]
+        })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(ended(&app, &id).await["status"], "COMPLETED");
+    let done = get_json(&app, &format!("/api/tasks/{listed_id}")).await;
+    assert_eq!(done["status"], "COMPLETED");
+    let logs = get_json(&app, &format!("/api/tasks/{listed_id}/log")).await;
+    assert_eq!(logs[0]["log"], "encoding", "{logs}");
+    assert_eq!(
+        logs[1],
+        json!({"log": "encoded", "taskId": listed_id, "createdTime": 5})
+    );
+    let (status, _) = call(&app, Method::GET, &format!("/api/tasks/{id}-7"), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let (status, body) = call(
+        &app,
+        Method::POST,
+        &format!("/api/workflow/{id}/rerun"),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let (status, _) = call(
+        &app,
+        Method::PUT,
+        &format!("/api/workflow/decide/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = call(
+        &app,
+        Method::DELETE,
+        &format!("/api/workflow/{id}/remove"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _) = call(&app, Method::GET, &format!("/api/workflow/{id}"), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "removed");
+
+    let mut second = media_workflow();
+    second["version"] = json!(2);
+    let (status, body) = call(&app, Method::POST, "/api/metadata/workflow", Some(second)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        get_json(&app, "/api/metadata/workflow/media").await["version"],
+        2
+    );
+    assert_eq!(
+        get_json(&app, "/api/metadata/workflow/media?version=1").await["version"],
+        1
+    );
+    let (status, body) = call(&app, Method::DELETE, "/api/metadata/workflow/media/2", None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        get_json(&app, "/api/metadata/workflow/media").await["version"],
+        1
+    );
+    let (status, _) = call(
+        &app,
+        Method::GET,
+        "/api/metadata/workflow/media?version=2",
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = call(&app, Method::DELETE, "/api/metadata/workflow/media/2", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

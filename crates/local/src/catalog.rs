@@ -80,6 +80,15 @@ impl Catalog {
         Ok(decode(texts))
     }
 
+    /// Removes the workflow `name` at `version`; `false` if it was not kept.
+    pub fn remove_workflow(&self, name: &str, version: i64) -> Result<bool, TableError> {
+        let removed = self.tables.lock().execute(
+            "DELETE FROM local_workflow_defs WHERE name = ?1 AND version = ?2",
+            params![name, version],
+        )?;
+        Ok(removed > 0)
+    }
+
     /// Keeps a task definition, replacing one of the same name.
     pub fn put_task_def(&self, def: &TaskDef) -> Result<(), TableError> {
         let text = serde_json::to_string(def).unwrap_or_default();
@@ -179,6 +188,16 @@ mod tests {
         );
         assert_eq!(reopened.workflow("other", None).unwrap(), None);
         assert_eq!(reopened.workflows().unwrap().len(), 2);
+        assert!(reopened.remove_workflow("media", 2).unwrap());
+        assert!(!reopened.remove_workflow("media", 2).unwrap());
+        assert_eq!(
+            reopened
+                .workflow("media", None)
+                .unwrap()
+                .map(|d| d.version()),
+            Some(1)
+        );
+        reopened.put_workflow(&workflow("media", 2)).unwrap();
         assert_eq!(reopened.task_def("encode").unwrap(), Some(task));
         let env = reopened.compile_env(&CompileEnv::new()).unwrap();
         assert!(env.has_workflow("media"));

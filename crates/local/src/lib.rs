@@ -27,14 +27,16 @@
 
 mod catalog;
 pub mod defs;
+mod logs;
 mod queues;
 mod sidecar;
 
 pub use catalog::Catalog;
+pub use logs::{LogLine, MAX_LINES_PER_TASK, TaskLogs};
 pub use queues::{DEFAULT_VISIBILITY, PolledTask, WorkerQueues};
 pub use sidecar::TableError;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -156,7 +158,11 @@ pub struct LocalHost {
     store: Arc<SqliteStore>,
     catalog: Catalog,
     queues: Option<WorkerQueues>,
+    logs: TaskLogs,
     definitions: CompileEnv,
+    /// Workflows whose every version was unregistered: their machines stay with the engine
+    /// (running executions need them) but new starts are refused.
+    retired: Mutex<HashSet<String>>,
 }
 
 impl LocalHost {
@@ -206,9 +212,11 @@ impl LocalHost {
             engine,
             events,
             store,
-            catalog: Catalog::new(tables),
+            catalog: Catalog::new(tables.clone()),
             queues,
+            logs: TaskLogs::new(tables),
             definitions: options.definitions,
+            retired: Mutex::new(HashSet::new()),
         })
     }
 
@@ -241,6 +249,9 @@ impl LocalHost {
         input: Value,
         options: StartOptions,
     ) -> Result<String, Error> {
+        if self.retired().contains(workflow) {
+            return Err(ocflow_engine::Error::UnknownMachine(workflow.to_owned()).into());
+        }
         Ok(self.engine.start(workflow, input, options)?)
     }
 
@@ -291,6 +302,37 @@ impl LocalHost {
         &self.catalog
     }
 
+    /// The task logs.
+    pub fn task_logs(&self) -> &TaskLogs {
+        &self.logs
+    }
+
+    fn retired(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.retired.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Unregisters the workflow `name` at `version`; `false` if it was not registered.
+    /// Running executions keep their machine. When it was the latest version, the version
+    /// now latest is compiled and registered again (it is what starts run); when it was the
+    /// last one, starts of `name` are refused until a definition is registered again.
+    pub fn unregister_definition(&self, name: &str, version: i64) -> Result<bool, Error> {
+        let latest = self.catalog.workflow(name, None)?.map(|d| d.version());
+        if !self.catalog.remove_workflow(name, version)? {
+            return Ok(false);
+        }
+        if latest == Some(version) {
+            match self.catalog.workflow(name, None)? {
+                Some(previous) => {
+                    self.register_definition(&previous)?;
+                }
+                None => {
+                    self.retired().insert(name.to_owned());
+                }
+            }
+        }
+        Ok(true)
+    }
+
     /// The worker queues, when the host was opened with [`LocalOptions::worker_queues`].
     pub fn worker_queues(&self) -> Option<&WorkerQueues> {
         self.queues.as_ref()
@@ -316,6 +358,7 @@ impl LocalHost {
         let compiled = compile(def, &env)?;
         self.register(&compiled)?;
         self.catalog.put_workflow(def)?;
+        self.retired().remove(&def.name);
         Ok(compiled)
     }
 

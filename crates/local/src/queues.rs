@@ -219,6 +219,38 @@ impl WorkerQueues {
         Ok(removed > 0)
     }
 
+    /// How many tasks of each type wait for a worker (queued and not handed out, or handed
+    /// out and back after their visibility timeout), by type; `task_types` limits the types
+    /// (all when `None`). Types without waiting tasks are left out.
+    pub fn waiting(&self, task_types: Option<&[String]>) -> Result<Vec<(String, u64)>, TableError> {
+        let now = self.clock.now();
+        let conn = self.tables.lock();
+        let mut select = conn.prepare_cached(
+            "SELECT task_type, count(*) FROM local_worker_tasks WHERE visible_at <= ?1 \
+             GROUP BY task_type ORDER BY task_type",
+        )?;
+        let counts = select
+            .query_map([now], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, i64>(1)?.unsigned_abs(),
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(counts
+            .into_iter()
+            .filter(|(t, _)| task_types.is_none_or(|types| types.contains(t)))
+            .collect())
+    }
+
+    /// Drops the queued tasks of an execution; how many there were.
+    pub fn remove_execution(&self, execution_id: &str) -> Result<usize, TableError> {
+        Ok(self.tables.lock().execute(
+            "DELETE FROM local_worker_tasks WHERE execution = ?1",
+            [execution_id],
+        )?)
+    }
+
     /// How many tasks of `task_type` are queued, visible or not.
     pub fn len(&self, task_type: &str) -> Result<u64, TableError> {
         let n: i64 = self.tables.lock().query_row(
@@ -273,14 +305,29 @@ mod tests {
         assert_eq!(first[0].message.task_token, "a");
         assert_eq!(first[0].delivery.poll_count, 1);
         assert_eq!(first[0].delivery.worker_id.as_deref(), Some("w-1"));
+        let waiting = |types: Option<&[String]>| q.waiting(types).unwrap();
+        assert_eq!(
+            waiting(None),
+            vec![("encode".to_owned(), 1), ("resize".to_owned(), 1)]
+        );
+        assert_eq!(
+            waiting(Some(&["encode".to_owned(), "other".to_owned()])),
+            vec![("encode".to_owned(), 1)]
+        );
         let rest = q.poll("encode", 10, None, &live).unwrap();
         assert_eq!(rest.len(), 1);
         assert_eq!(rest[0].message.task_token, "b");
         assert!(q.poll("encode", 10, None, &live).unwrap().is_empty());
 
         tokio::time::advance(Duration::from_secs(31)).await;
+        assert_eq!(
+            waiting(Some(&["encode".to_owned()])),
+            vec![("encode".to_owned(), 2)]
+        );
         let again = q.poll("encode", 10, None, &live).unwrap();
         assert_eq!(again.len(), 2);
+        assert_eq!(q.remove_execution("wf-1").unwrap(), 3);
+        assert_eq!(waiting(None), vec![]);
         assert_eq!(again[0].delivery.poll_count, 2);
     }
 

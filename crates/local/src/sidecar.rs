@@ -1,4 +1,4 @@
-//! The host's own tables (worker queues, registered definitions), kept in the execution store's
+//! The host's own tables (worker queues, registered definitions, task logs), kept in the execution store's
 //! SQLite file through the store's writing connection, so that they survive a restart with it
 //! and their writes never wait on the store's for the file's write lock.
 //!
@@ -40,6 +40,14 @@ CREATE TABLE IF NOT EXISTS local_task_defs (
     name       TEXT    PRIMARY KEY,
     definition TEXT    NOT NULL
 ) STRICT;
+CREATE TABLE IF NOT EXISTS local_task_logs (
+    task_id     TEXT    NOT NULL,
+    workflow_id TEXT    NOT NULL,
+    created_at  INTEGER NOT NULL,
+    log         TEXT    NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS local_task_logs_by_task ON local_task_logs (task_id);
+CREATE INDEX IF NOT EXISTS local_task_logs_by_workflow ON local_task_logs (workflow_id);
 ";
 
 /// One connection to the host's tables, shared by the queues and the catalog.

@@ -6,6 +6,7 @@
 //! | `workflowDef#<name>#<version>` | `ocflow#workflowDefs` | `<name>#<version, 15 digits>` | `definition` (JSON), `taskMap` (JSON), `stateMachineArn` |
 //! | `taskDef#<name>` | `ocflow#taskDefs` | `<name>` | `definition` (JSON) |
 //! | `task#<taskId>` | | | `message` (the worker message, with its task token), `receiptHandle`, `queueUrl`, `expiresAt` |
+//! | `taskLog#<taskId>` | | | `logs` (list of `{log, createdTime}`, the latest [`MAX_LOG_LINES`]), `expiresAt` |
 //!
 //! Listing definitions is one query of the `byWorkflow` index on the reserved partition;
 //! these rows carry no `status`, `trackedStatus` or `correlationId`, so the other indexes (and
@@ -15,6 +16,7 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use ocflow_api::model::TaskExecLog;
 use ocflow_api::{ApiError, ApiResult};
 use ocflow_dsl::model::{TaskDef, WorkflowDef};
 use ocflow_protocol::payload::WorkerMessage;
@@ -36,8 +38,14 @@ pub const MESSAGE: &str = "message";
 pub const RECEIPT_HANDLE: &str = "receiptHandle";
 /// Attribute: a polled task's queue.
 pub const QUEUE_URL: &str = "queueUrl";
+/// Attribute: a task's log lines.
+pub const LOGS: &str = "logs";
 /// Seconds a polled task's row is kept.
 const TASK_ROW_SECONDS: i64 = 86_400;
+/// How many log lines a task keeps (a row holds at most 400 KB).
+pub const MAX_LOG_LINES: usize = 100;
+/// The longest log line kept here; longer ones are cut (at a character boundary).
+pub const MAX_LOG_LINE_BYTES: usize = 2 * 1024;
 
 /// The key of a workflow definition's row.
 pub fn workflow_def_key(name: &str, version: i64) -> String {
@@ -52,6 +60,11 @@ pub fn task_def_key(name: &str) -> String {
 /// The key of a polled task's row.
 pub fn task_key(task_id: &str) -> String {
     format!("task#{task_id}")
+}
+
+/// The key of a task's log row.
+pub fn task_log_key(task_id: &str) -> String {
+    format!("taskLog#{task_id}")
 }
 
 /// Whether `workflow_id` could name an execution (and not one of the rows above).
@@ -279,16 +292,7 @@ impl Metadata {
 
     /// Removes a task definition; whether there was one.
     pub async fn remove_task_def(&self, name: &str) -> ApiResult<bool> {
-        let output = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .key(attr::WORKFLOW_ID, s(task_def_key(name)))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
-            .send()
-            .await
-            .map_err(|e| internal("DeleteItem", e))?;
-        Ok(output.attributes.is_some_and(|a| !a.is_empty()))
+        self.delete(task_def_key(name)).await
     }
 
     /// Keeps a polled task until its answer (a later poll of the same message replaces it).
@@ -326,6 +330,104 @@ impl Metadata {
         }))
     }
 
+    /// Removes the workflow `name` at `version`; whether it was registered.
+    pub async fn remove_workflow(&self, name: &str, version: i64) -> ApiResult<bool> {
+        self.delete(workflow_def_key(name, version)).await
+    }
+
+    /// Deletes a row; whether there was one.
+    async fn delete(&self, key: String) -> ApiResult<bool> {
+        let output = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key(attr::WORKFLOW_ID, s(key))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(|e| internal("DeleteItem", e))?;
+        Ok(output.attributes.is_some_and(|a| !a.is_empty()))
+    }
+
+    /// Reads a row that cannot exist, to see that the table answers.
+    pub async fn ping(&self) -> ApiResult<()> {
+        self.get("ocflow#health".to_owned()).await.map(drop)
+    }
+
+    /// The log lines kept for a task, oldest first.
+    pub async fn task_logs(&self, task_id: &str) -> ApiResult<Vec<TaskExecLog>> {
+        let item = self.get(task_log_key(task_id)).await?;
+        Ok(log_lines(item.as_ref())
+            .iter()
+            .filter_map(|line| {
+                let line = line.as_m().ok()?;
+                Some(TaskExecLog {
+                    log: line.get("log")?.as_s().ok()?.clone(),
+                    task_id: task_id.to_owned(),
+                    created_time: line.get("createdTime")?.as_n().ok()?.parse().ok()?,
+                })
+            })
+            .collect())
+    }
+
+    /// Adds log lines to a task's row, keeping the latest [`MAX_LOG_LINES`], each cut to
+    /// [`MAX_LOG_LINE_BYTES`]; the row expires at `expires_at` (epoch seconds). Concurrent
+    /// writers do not lose lines: the write is conditional on the list read, and retried.
+    pub async fn add_task_logs(
+        &self,
+        task_id: &str,
+        logs: &[TaskExecLog],
+        expires_at: i64,
+    ) -> ApiResult<()> {
+        let new: Vec<AttributeValue> = logs
+            .iter()
+            .map(|l| {
+                let mut end = l.log.len().min(MAX_LOG_LINE_BYTES);
+                while !l.log.is_char_boundary(end) {
+                    end -= 1;
+                }
+                AttributeValue::M(HashMap::from([
+                    ("log".to_owned(), s(&l.log[..end])),
+                    (
+                        "createdTime".to_owned(),
+                        AttributeValue::N(l.created_time.to_string()),
+                    ),
+                ]))
+            })
+            .collect();
+        for _ in 0..5 {
+            let item = self.get(task_log_key(task_id)).await?;
+            let old = log_lines(item.as_ref());
+            let mut lines: Vec<AttributeValue> = old.iter().chain(&new).cloned().collect();
+            let drop = lines.len().saturating_sub(MAX_LOG_LINES);
+            lines.drain(..drop);
+            let mut put = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .item(attr::WORKFLOW_ID, s(task_log_key(task_id)))
+                .item(LOGS, AttributeValue::L(lines))
+                .item(attr::EXPIRES_AT, AttributeValue::N(expires_at.to_string()))
+                .expression_attribute_names("#l", LOGS);
+            put = if item.is_some() {
+                put.condition_expression("size(#l) = :n")
+                    .expression_attribute_values(":n", AttributeValue::N(old.len().to_string()))
+            } else {
+                put.condition_expression("attribute_not_exists(#l)")
+            };
+            match put.send().await {
+                Ok(_) => return Ok(()),
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
+                Err(e) => return Err(internal("PutItem", e)),
+            }
+        }
+        Err(ApiError::internal(format!(
+            "the log of task '{task_id}' changed under every write; try again"
+        )))
+    }
+
     /// Forgets an answered task.
     pub async fn remove_task(&self, task_id: &str) -> ApiResult<()> {
         self.client
@@ -337,4 +439,12 @@ impl Metadata {
             .map_err(|e| internal("DeleteItem", e))?;
         Ok(())
     }
+}
+
+/// The `logs` list of a task's log row (empty without one).
+fn log_lines(item: Option<&HashMap<String, AttributeValue>>) -> Vec<AttributeValue> {
+    item.and_then(|i| i.get(LOGS))
+        .and_then(|l| l.as_l().ok())
+        .cloned()
+        .unwrap_or_default()
 }

@@ -32,6 +32,17 @@
 //! id is refused (409): the id is the execution name, which Step Functions keeps for 90 days,
 //! so a run from the beginning needs a new start (a new id).
 //!
+//! # Removing, logs, queues
+//!
+//! Removing a workflow deletes its row: the API no longer finds it, while Step Functions keeps
+//! the execution and its history for 90 days (executions cannot be deleted). Unregistering a
+//! definition deletes its row; when it was the latest version, the version now latest is
+//! deployed again, and when it was the last one the machine stays (starts by name still run
+//! it, as for workflows deployed by `ocflow synth` alone). Task logs live in the table
+//! ([`metadata`]) until the retention ends. Queue sizes are SQS's
+//! `ApproximateNumberOfMessages` of each task type's queue; the queues cannot be listed (the
+//! API function knows them by task type only), so `GET /api/tasks/queue/all` is refused.
+//!
 //! # Metadata and workers
 //!
 //! Registering a workflow compiles it (task and workflow definitions from the table, as
@@ -53,8 +64,10 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_sfn::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_sfn::types::StateMachineType;
 use ocflow_api::model::{
-    IdempotencyStrategy, SearchResult, StartWorkflowRequest, TaskUpdate, WorkflowSummary,
+    IdempotencyStrategy, RerunWorkflowRequest, SearchResult, StartWorkflowRequest, TaskExecLog,
+    TaskUpdate, WorkflowSummary,
 };
+use ocflow_api::task::{TaskId, find_task};
 use ocflow_api::{ApiError, ApiResult, WorkflowSearch, WorkflowService};
 use ocflow_compiler::{CompileEnv, CompiledWorkflow, compile};
 use ocflow_control::ExecutionStatus;
@@ -67,7 +80,7 @@ use ocflow_control::sqs::SqsMessage;
 use ocflow_control::starter::{self, NameSource, Starter, execution_name};
 use ocflow_control::worker::ResultStatus;
 use ocflow_dsl::model::{TaskDef, WorkflowDef};
-use ocflow_engine::conductor::{self, Workflow};
+use ocflow_engine::conductor::{self, Task, Workflow};
 use ocflow_engine::store::{ExecutionRecord, ExecutionStatus as EngineStatus};
 use ocflow_protocol::placeholders;
 use ocflow_protocol::task_map::TaskMap;
@@ -783,6 +796,32 @@ fn worker_error(error: Error) -> ApiError {
     }
 }
 
+impl AwsWorkflowService {
+    /// Tasks of `task_type` waiting in its queue (SQS's approximate count); 0 without a queue.
+    async fn queue_size(&self, task_type: &str) -> ApiResult<u64> {
+        let queue_url = match self.queue_url(task_type).await {
+            Ok(url) => url,
+            Err(e) if e.status.as_u16() == 404 => return Ok(0),
+            Err(e) => return Err(e),
+        };
+        let output = self
+            .sqs
+            .get_queue_attributes()
+            .queue_url(&queue_url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+            .send()
+            .await
+            .map_err(|e| sdk_error("GetQueueAttributes", e))?;
+        Ok(output
+            .attributes
+            .and_then(|a| {
+                a.get(&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+                    .and_then(|n| n.parse().ok())
+            })
+            .unwrap_or(0))
+    }
+}
+
 impl WorkflowService for AwsWorkflowService {
     async fn start(&self, request: StartWorkflowRequest) -> ApiResult<String> {
         let latest = self.metadata.workflow(&request.name, None).await?;
@@ -1104,6 +1143,105 @@ impl WorkflowService for AwsWorkflowService {
             wait = Duration::ZERO;
         }
         Ok(tasks)
+    }
+
+    async fn task(&self, task_id: &str) -> ApiResult<Task> {
+        let unknown = || ApiError::not_found(format!("no task '{task_id}'"));
+        let id = TaskId::parse(task_id).ok_or_else(unknown)?;
+        let workflow = match WorkflowService::workflow(self, id.workflow_id(), true).await {
+            Err(e) if e.status.as_u16() == 404 => return Err(unknown()),
+            other => other?,
+        };
+        let reference = match id {
+            TaskId::Polled { state, .. } => self
+                .metadata
+                .workflow(
+                    &workflow.workflow_name,
+                    Some(i64::from(workflow.workflow_version)),
+                )
+                .await?
+                .and_then(|(_, map)| map.task(state).map(|t| t.reference_task_name.clone())),
+            TaskId::Listed { .. } => None,
+        };
+        find_task(&workflow, task_id, reference.as_deref()).ok_or_else(unknown)
+    }
+
+    async fn remove(&self, workflow_id: &str, _archive: bool) -> ApiResult<()> {
+        let row = self.fresh_row(self.row(workflow_id).await?).await?;
+        if !row.status.is_terminal() {
+            return Err(ApiError::conflict(format!(
+                "workflow '{workflow_id}' is running: terminate it first"
+            )));
+        }
+        self.table
+            .client()
+            .delete_item()
+            .table_name(self.table.table_name())
+            .key(attr::WORKFLOW_ID, AttributeValue::S(workflow_id.to_owned()))
+            .send()
+            .await
+            .map_err(|e| sdk_error("DeleteItem", e))?;
+        Ok(())
+    }
+
+    async fn remove_workflow_def(&self, name: &str, version: i64) -> ApiResult<()> {
+        // A redeploy may follow: unregistering changes the deployment as registering does.
+        self.registration()?;
+        let latest = self
+            .metadata
+            .workflow(name, None)
+            .await?
+            .map(|(def, _)| def.version());
+        if !self.metadata.remove_workflow(name, version).await? {
+            return Err(ApiError::not_found(format!(
+                "no workflow definition '{name}' version {version}"
+            )));
+        }
+        if latest == Some(version)
+            && let Some((previous, _)) = self.metadata.workflow(name, None).await?
+        {
+            self.register_workflow(previous, true).await?;
+        }
+        Ok(())
+    }
+
+    async fn queue_sizes(&self, task_types: &[String]) -> ApiResult<BTreeMap<String, u64>> {
+        let mut sizes = BTreeMap::new();
+        for task_type in task_types {
+            sizes.insert(task_type.clone(), self.queue_size(task_type).await?);
+        }
+        Ok(sizes)
+    }
+
+    async fn health(&self) -> ApiResult<()> {
+        self.metadata.ping().await.map_err(|e| {
+            ApiError::internal(format!(
+                "the executions table does not answer: {}",
+                e.message
+            ))
+        })
+    }
+
+    async fn add_task_logs(&self, task_id: &str, logs: Vec<TaskExecLog>) -> ApiResult<()> {
+        let expires_at = self.settings.retention.expires_at(now_millis());
+        self.metadata
+            .add_task_logs(task_id, &logs, expires_at)
+            .await
+    }
+
+    async fn task_logs(&self, task_id: &str) -> ApiResult<Vec<TaskExecLog>> {
+        self.metadata.task_logs(task_id).await
+    }
+
+    async fn rerun(&self, workflow_id: &str, request: RerunWorkflowRequest) -> ApiResult<String> {
+        let _ = request;
+        let row = self.row(workflow_id).await?;
+        Err(ApiError::conflict(format!(
+            "workflow '{workflow_id}' cannot be rerun under the same id on AWS: its id is the \
+             Step Functions execution name, which stays taken for 90 days; start '{}' again \
+             (a new id), or retry it",
+            row.workflow_name
+        )))
     }
 
     async fn update_task(&self, update: TaskUpdate) -> ApiResult<()> {
