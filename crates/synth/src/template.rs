@@ -621,6 +621,8 @@ fn api_function(
                 "sqs:ReceiveMessage",
                 "sqs:DeleteMessage",
                 "sqs:ChangeMessageVisibility",
+                // GET /api/tasks/queue/sizes: ApproximateNumberOfMessages.
+                "sqs:GetQueueAttributes",
             ],
             queues,
         ));

@@ -651,6 +651,7 @@ fn the_api_is_an_iam_protected_function_url_with_least_privilege() {
             "ReceiveMessage",
             "DeleteMessage",
             "ChangeMessageVisibility",
+            "GetQueueAttributes",
         ] {
             grant(&format!("sqs:{action}"), queue);
         }
