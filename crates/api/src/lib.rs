@@ -53,7 +53,7 @@ pub use service::{ApiResult, WorkflowService};
 /// The longest a batch poll may wait.
 const MAX_POLL_WAIT: Duration = Duration::from_secs(20);
 
-/// The router: every endpoint under `/api`, over `service`.
+/// The router: every endpoint under `/api` (and `/health`), over `service`.
 pub fn router<S: WorkflowService>(service: Arc<S>) -> Router {
     Router::new()
         .route("/api/workflow", post(start_request::<S>))
