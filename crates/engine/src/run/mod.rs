@@ -90,11 +90,12 @@ struct Log {
     next_id: u64,
     /// Recorded events not yet replayed, by scope.
     replay: HashMap<String, VecDeque<HistoryEvent>>,
-    /// `StateEntered` and `StateExited` events not yet written (see [`Ctx::exit`]): they are
-    /// written together with the next event that is not one of them, so a run of Pass,
-    /// Choice and other states that only compute costs one store call. Losing them in a crash
-    /// is harmless: nothing outside the run saw them (every task, timer, token, child and end
-    /// is recorded first, and writes them too), and replay runs those states again.
+    /// Events not yet written: states entered and exited (see [`Ctx::exit`]), and a callback
+    /// task's schedule and token, which go with the pending token. They are written with the
+    /// next event that reaches outside the run, so a run of Pass, Choice and other states that
+    /// only compute costs one store call. Losing them in a crash is harmless: nothing outside
+    /// the run saw them (every task, timer, token, child and end is written first, with them),
+    /// and replay runs those states again.
     unsaved: Vec<HistoryEvent>,
 }
 
