@@ -62,19 +62,22 @@ impl WorkerQueues {
     pub fn push(&self, message: &WorkerMessage) -> Result<(), TableError> {
         let now = self.clock.now();
         let body = serde_json::to_string(message).unwrap_or_default();
-        self.tables.lock().execute(
-            "INSERT OR IGNORE INTO local_worker_tasks \
-             (token, task_id, task_type, execution, message, sent_at, visible_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
-            params![
+        self.tables.write(|conn| {
+            conn.prepare_cached(
+                "INSERT OR IGNORE INTO local_worker_tasks \
+                 (token, task_id, task_type, execution, message, sent_at, visible_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+            )?
+            .execute(params![
                 message.task_token,
                 message.task_id,
                 message.task_type,
                 message.workflow_id,
                 body,
                 now
-            ],
-        )?;
+            ])?;
+            Ok(())
+        })?;
         self.pushed.notify_waiters();
         Ok(())
     }
@@ -92,12 +95,9 @@ impl WorkerQueues {
         let now = self.clock.now();
         let hidden_until =
             now.saturating_add(i64::try_from(self.visibility.as_millis()).unwrap_or(i64::MAX));
-        let mut conn = self.tables.lock();
-        // IMMEDIATE: the poll reads then writes; a deferred transaction could not upgrade to a
-        // writer after the engine's connection committed (SQLITE_BUSY without waiting in WAL).
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let mut polled = Vec::new();
-        {
+        // One write: the poll reads then updates under the writer's lock.
+        self.tables.write(|tx| {
+            let mut polled = Vec::new();
             let mut select = tx.prepare_cached(
                 "SELECT token, message, sent_at, poll_count FROM local_worker_tasks \
                  WHERE task_type = ?1 AND visible_at <= ?2 ORDER BY sent_at, rowid LIMIT ?3",
@@ -135,9 +135,8 @@ impl WorkerQueues {
                     },
                 });
             }
-        }
-        tx.commit()?;
-        Ok(polled)
+            Ok(polled)
+        })
     }
 
     /// As [`WorkerQueues::poll`], waiting up to `timeout` for at least one task.
@@ -203,19 +202,22 @@ impl WorkerQueues {
             .clock
             .now()
             .saturating_add(i64::try_from(delay.as_millis()).unwrap_or(i64::MAX));
-        let changed = self.tables.lock().execute(
-            "UPDATE local_worker_tasks SET visible_at = ?2 WHERE token = ?1",
-            params![token, until],
-        )?;
+        let changed = self.tables.write(|conn| {
+            Ok(conn.execute(
+                "UPDATE local_worker_tasks SET visible_at = ?2 WHERE token = ?1",
+                params![token, until],
+            )?)
+        })?;
         Ok(changed > 0)
     }
 
     /// Removes a task once its result is in; `false` if it was not queued.
     pub fn remove(&self, token: &str) -> Result<bool, TableError> {
-        let removed = self
-            .tables
-            .lock()
-            .execute("DELETE FROM local_worker_tasks WHERE token = ?1", [token])?;
+        let removed = self.tables.write(|conn| {
+            Ok(conn
+                .prepare_cached("DELETE FROM local_worker_tasks WHERE token = ?1")?
+                .execute([token])?)
+        })?;
         Ok(removed > 0)
     }
 
@@ -245,10 +247,12 @@ impl WorkerQueues {
 
     /// Drops the queued tasks of an execution; how many there were.
     pub fn remove_execution(&self, execution_id: &str) -> Result<usize, TableError> {
-        Ok(self.tables.lock().execute(
-            "DELETE FROM local_worker_tasks WHERE execution = ?1",
-            [execution_id],
-        )?)
+        self.tables.write(|conn| {
+            Ok(conn.execute(
+                "DELETE FROM local_worker_tasks WHERE execution = ?1",
+                [execution_id],
+            )?)
+        })
     }
 
     /// How many tasks of `task_type` are queued, visible or not.

@@ -5,15 +5,22 @@
 //! The tables are prefixed `local_` and created if missing; the store's migrations never touch
 //! them.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::ops::DerefMut;
+use std::sync::{Arc, Mutex};
 
 use ocflow_store::SqliteStore;
 use rusqlite::Connection;
 
 /// Errors of the host's tables.
 #[derive(Debug, thiserror::Error)]
-#[error("local table failure: {0}")]
-pub struct TableError(#[from] rusqlite::Error);
+pub enum TableError {
+    /// SQLite failed.
+    #[error("local table failure: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The store's writer failed (its commit, say).
+    #[error("local table failure: {0}")]
+    Store(#[from] ocflow_store::Error),
+}
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS local_worker_tasks (
@@ -99,11 +106,31 @@ impl Tables {
         }
     }
 
-    /// The connection, for one short operation.
-    pub(crate) fn lock(&self) -> MutexGuard<'_, Connection> {
+    /// The connection, for one short operation (a read, or a write that needs no group
+    /// commit); a file store's writes gathered on it are committed first.
+    pub(crate) fn lock(&self) -> Box<dyn DerefMut<Target = Connection> + '_> {
         match &self.conn {
-            Conn::Store(store) => store.writer_connection(),
-            Conn::Own(conn) => conn.lock().unwrap_or_else(|p| p.into_inner()),
+            Conn::Store(store) => Box::new(store.writer_connection()),
+            Conn::Own(conn) => Box::new(conn.lock().unwrap_or_else(|p| p.into_inner())),
+        }
+    }
+
+    /// Runs `f` as one write, all or nothing; returns once it is committed. On a file store it
+    /// joins the store's group commit, sharing one commit with the writes of other callers.
+    pub(crate) fn write<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, TableError>,
+    ) -> Result<T, TableError> {
+        match &self.conn {
+            Conn::Store(store) => store.write_with(f),
+            Conn::Own(conn) => {
+                let mut conn = conn.lock().unwrap_or_else(|p| p.into_inner());
+                let tx =
+                    conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                let value = f(&tx)?;
+                tx.commit()?;
+                Ok(value)
+            }
         }
     }
 }

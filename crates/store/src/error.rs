@@ -75,6 +75,10 @@ pub enum Error {
         /// The serialiser's error.
         source: serde_json::Error,
     },
+    /// The commit of the transaction that held this write (with other callers' writes) failed,
+    /// so the write was not kept.
+    #[error("cannot commit the write: {0}")]
+    BatchCommit(String),
     /// SQLite failed, or a stored row could not be decoded.
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),

@@ -53,6 +53,7 @@
 
 mod checkpoint;
 mod codec;
+mod commit;
 mod error;
 mod schema;
 mod search;

@@ -2,20 +2,19 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
 
 use ocflow_engine::history::HistoryEvent;
 use ocflow_engine::store::{
     ExecutionEnd, ExecutionRecord, ExecutionReopen, ExecutionStore, PendingToken, StoreError,
 };
-use rusqlite::{
-    Connection, OpenFlags, OptionalExtension, Row, Transaction, TransactionBehavior, params,
-};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 
 use crate::checkpoint::Checkpointer;
 use crate::codec::{
     EventRow, event_from_row, json, json_column, optional_json_column, payload_json, status_column,
 };
+use crate::commit::GroupWriter;
 use crate::{Error, schema};
 
 /// Idle read-only connections kept for reuse; more are opened when more threads read at once.
@@ -23,13 +22,15 @@ const MAX_IDLE_READERS: usize = 4;
 
 /// An [`ExecutionStore`] in one SQLite file (or in memory).
 ///
-/// One connection writes, behind a mutex: every call is one short `BEGIN IMMEDIATE`
-/// transaction, and payloads are serialised before the lock is taken. Reads of a file go
+/// One connection writes, with group commit: each call's write runs in a savepoint of a shared
+/// `BEGIN IMMEDIATE` transaction, which commits once for all the writes that came in while it
+/// was open, and a call returns only after the commit that holds its write; a write that fails
+/// rolls back alone. Payloads are serialised before the connection is taken. Reads of a file go
 /// through a small pool of read-only connections, which the write-ahead log lets run beside
 /// the writer; an in-memory store reads through its one connection. A file store also runs a
 /// thread that checkpoints the log, so that no append waits for the disk to sync.
 pub struct SqliteStore {
-    writer: Mutex<Connection>,
+    writer: GroupWriter,
     readers: Readers,
     /// Checkpoints a file's log off the write path; `None` in memory.
     checkpointer: Option<Checkpointer>,
@@ -73,7 +74,7 @@ impl SqliteStore {
         schema::migrate(&mut conn)?;
         let checkpointer = Checkpointer::start(&path)?;
         Ok(SqliteStore {
-            writer: Mutex::new(conn),
+            writer: GroupWriter::new(conn),
             readers: Readers::Pool {
                 path,
                 idle: Mutex::new(Vec::new()),
@@ -88,7 +89,7 @@ impl SqliteStore {
         schema::configure(&conn)?;
         schema::migrate(&mut conn)?;
         Ok(SqliteStore {
-            writer: Mutex::new(conn),
+            writer: GroupWriter::new(conn),
             readers: Readers::Writer,
             checkpointer: None,
         })
@@ -111,9 +112,11 @@ impl SqliteStore {
             // The background thread's checkpoints wait; holding the writer lock, no write is in
             // flight either, so the log can be emptied at once.
             let _alone = checkpointer.exclusive();
-            let busy: bool =
-                self.writer()
-                    .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get(0))?;
+            let busy: bool = self.writer.exclusive().query_row(
+                "PRAGMA wal_checkpoint(TRUNCATE)",
+                [],
+                |row| row.get(0),
+            )?;
             if busy {
                 return Err(Error::CheckpointBusy);
             }
@@ -124,33 +127,39 @@ impl SqliteStore {
     /// The store's one writing connection, lent for tables of the caller's own in the same
     /// file (the local host's worker queues and catalog): their writes then take turns with the
     /// store's instead of contending with them for the file's write lock, and are as durable.
-    /// The store's own calls wait while the guard lives, so keep it for a few statements, leave
-    /// no transaction open, and do not call the store meanwhile (a file store's reads go
-    /// through other connections, but an in-memory store reads through this one too).
-    pub fn writer_connection(&self) -> MutexGuard<'_, Connection> {
-        self.writer()
+    /// Any batch of writes gathered on it is committed first, and the store's own calls wait
+    /// while the guard lives, so keep it for a few statements, leave no transaction open, and
+    /// do not call the store meanwhile (a file store's reads go through other connections, but
+    /// an in-memory store reads through this one too). For a write,
+    /// [`write_with`](Self::write_with) joins the group commit instead.
+    pub fn writer_connection(&self) -> impl std::ops::DerefMut<Target = Connection> + '_ {
+        self.writer.exclusive()
     }
 
-    fn writer(&self) -> MutexGuard<'_, Connection> {
-        // A panic while the lock was held rolled its transaction back when the transaction was
-        // dropped, so the connection is still sound.
-        self.writer.lock().unwrap_or_else(|p| p.into_inner())
+    /// Runs `f` on the writing connection as one write of the store's group commit (for tables
+    /// of the caller's own, as with [`writer_connection`](Self::writer_connection)): in a
+    /// savepoint, rolled back alone if `f` fails, committed with the writes of other callers
+    /// waiting at the same time. Returns once that commit is done. `f` must not call the store.
+    pub fn write_with<T, E: From<Error>>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.writer.write(f, || self.committed())
     }
 
-    /// Runs `f` in one write transaction, committed if `f` succeeds and rolled back otherwise.
+    /// Runs `f` as one write of the group commit; see [`GroupWriter::write`].
     pub(crate) fn write<T>(
         &self,
-        f: impl FnOnce(&Transaction<'_>) -> Result<T, Error>,
+        f: impl FnOnce(&Connection) -> Result<T, Error>,
     ) -> Result<T, Error> {
-        let mut conn = self.writer();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let value = f(&tx)?;
-        tx.commit()?;
-        drop(conn);
+        self.writer.write(f, || self.committed())
+    }
+
+    /// Counts a commit for the checkpointer.
+    fn committed(&self) {
         if let Some(checkpointer) = &self.checkpointer {
             checkpointer.committed();
         }
-        Ok(value)
     }
 
     /// Runs `f` on a connection that sees every committed write.
@@ -159,7 +168,7 @@ impl SqliteStore {
         f: impl FnOnce(&Connection) -> Result<T, Error>,
     ) -> Result<T, Error> {
         let (path, idle) = match &self.readers {
-            Readers::Writer => return f(&self.writer()),
+            Readers::Writer => return f(&self.writer.exclusive()),
             Readers::Pool { path, idle } => (path, idle),
         };
         let lock = || idle.lock().unwrap_or_else(|p| p.into_inner());
@@ -213,7 +222,7 @@ fn encode_events<'a>(
 /// Inserts the rows of `events` into the history of the execution whose `seq` is `execution`,
 /// refusing an event id it has already.
 fn insert_events(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     execution: i64,
     execution_id: &str,
     rows: &[EventRow<'_>],
@@ -244,7 +253,7 @@ fn insert_events(
 }
 
 /// Keeps `token`, replacing a token of the same value.
-fn put_token(tx: &Transaction<'_>, token: &PendingToken) -> Result<(), Error> {
+fn put_token(tx: &Connection, token: &PendingToken) -> Result<(), Error> {
     let stored = tx
         .prepare_cached(
             "INSERT INTO tokens (token, execution, scope, state, issued_at, heartbeat_deadline) \

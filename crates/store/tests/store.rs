@@ -149,6 +149,94 @@ fn committed_writes_survive_a_process_crash() {
     assert_eq!(store.unfinished_executions().unwrap(), vec!["x"]);
 }
 
+/// Writes of one thread among many: a create, then appends, each read back at once by the
+/// store's readers (which see committed writes only); every tenth append first tries an event
+/// id it has already, which is refused without touching the writes that share its commit.
+fn write_concurrently(store: &SqliteStore, t: i64, appends: u64) {
+    let id = format!("g{t}");
+    store.create_execution(&record(&id, "m", t)).unwrap();
+    for n in 0..appends {
+        if n % 10 == 5 {
+            let again = store.append_events(&id, &transition(2 * n - 1, "S", json!("again")));
+            assert!(
+                matches!(&again, Err(StoreError::Backend(m)) if m.contains("already has history event")),
+                "{again:?}"
+            );
+            assert!(matches!(
+                store.create_execution(&record(&id, "m", t)),
+                Err(StoreError::AlreadyExists(_))
+            ));
+        }
+        store
+            .append_events(&id, &transition(2 * n + 1, "S", json!(n)))
+            .unwrap();
+        assert_eq!(store.history(&id).unwrap().len() as u64, 2 * n + 2);
+    }
+}
+
+#[test]
+fn concurrent_writers_share_commits_and_each_sees_its_own_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(dir.path().join("store.db")).unwrap());
+    let appends = 40;
+    let handles: Vec<_> = (0..16)
+        .map(|t| {
+            let store = Arc::clone(&store);
+            thread::spawn(move || write_concurrently(&store, t, appends))
+        })
+        .collect();
+    for handle in handles {
+        handle.join().unwrap();
+    }
+    for t in 0..16 {
+        let history = store.history(&format!("g{t}")).unwrap();
+        let payloads: Vec<Value> = history
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::StateEntered { input, .. } => Some(input.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(payloads, (0..appends).map(|n| json!(n)).collect::<Vec<_>>());
+    }
+}
+
+const CONCURRENT_CRASH_CHILD: &str = "OCFLOW_STORE_CONCURRENT_CRASH_CHILD";
+
+#[test]
+fn acknowledged_concurrent_writes_survive_a_process_crash() {
+    if let Ok(path) = std::env::var(CONCURRENT_CRASH_CHILD) {
+        // The child: eight threads write at once; when all have returned, die at once.
+        let store = Arc::new(SqliteStore::open(path).unwrap());
+        let handles: Vec<_> = (0..8)
+            .map(|t| {
+                let store = Arc::clone(&store);
+                thread::spawn(move || write_concurrently(&store, t, 20))
+            })
+            .collect();
+        for handle in handles {
+            handle.join().unwrap();
+        }
+        std::process::abort();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    let status = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "acknowledged_concurrent_writes_survive_a_process_crash",
+            "--nocapture",
+        ])
+        .env(CONCURRENT_CRASH_CHILD, &path)
+        .status()
+        .unwrap();
+    assert!(!status.success(), "the child aborts after writing");
+    let store = SqliteStore::open(&path).unwrap();
+    for t in 0..8 {
+        assert_eq!(store.history(&format!("g{t}")).unwrap().len(), 40);
+    }
+}
+
 #[test]
 fn concurrent_appends_from_many_threads_all_land_in_order() {
     let dir = tempfile::tempdir().unwrap();
