@@ -51,8 +51,11 @@ if [ ! -x "$tools/lambda-venv/bin/cargo-lambda" ]; then
   python3 -m venv "$tools/lambda-venv"
   "$tools/lambda-venv/bin/pip" install -q --disable-pip-version-check cargo-lambda ziglang >/dev/null
 fi
+# Built apart, as `sam build` builds each function: one cargo invocation unifies the features of
+# every package it builds, which would size the task functions with the API's dependencies.
 PATH="$tools/lambda-venv/bin:$PATH" cargo lambda build --release --locked \
-  -p ocflow-fn-http-task -p ocflow-fn-script-task -p ocflow-fn-api
+  -p ocflow-fn-http-task -p ocflow-fn-script-task
+PATH="$tools/lambda-venv/bin:$PATH" cargo lambda build --release --locked -p ocflow-fn-api
 # The API function links three SDK clients, the router and the compiler (registering
 # workflows): about 8.5 MiB; it may take 10.
 for entry in http-task:6 script-task:6 api:10; do
