@@ -2,7 +2,9 @@
 //!
 //! - [`SqliteStore`]: [`open`](SqliteStore::open) a file (write-ahead log,
 //!   `synchronous=NORMAL`, schema migrated on open) or keep it [`in_memory`](SqliteStore::in_memory).
-//!   Every port call is one transaction; a finished execution never changes again.
+//!   Every port call is all or nothing, and committed when it returns: concurrent calls
+//!   share one commit (group commit, each in a savepoint of its own); a finished execution
+//!   never changes again.
 //! - [`SqliteStore::search_executions`] with an [`ExecutionQuery`] and
 //!   [`SqliteStore::count_by_status`]: what the REST API lists and counts.
 //! - Payloads over [`MAX_PAYLOAD_BYTES`] (256 KiB of JSON, Step Functions' limit) are refused
