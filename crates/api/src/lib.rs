@@ -837,6 +837,8 @@ async fn not_found() -> ApiError {
 }
 
 #[cfg(all(test, feature = "local"))]
+mod test_support;
+#[cfg(all(test, feature = "local"))]
 mod tests;
 #[cfg(all(test, feature = "local"))]
 mod tests_compat;

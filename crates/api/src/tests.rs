@@ -1,65 +1,19 @@
 //! Router tests over the embedded host, one request at a time.
 
-use std::sync::Arc;
-
-use axum::body::{Body, to_bytes};
-use axum::http::{Method, Request, StatusCode};
-use ocflow_local::{LocalHost, LocalOptions};
+use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
-use super::router;
-
-struct Api(axum::Router);
-
-impl Api {
-    fn new() -> Api {
-        let host = LocalHost::open(LocalOptions {
-            worker_queues: true,
-            ..LocalOptions::default()
-        })
-        .unwrap();
-        Api(router(Arc::new(host)))
-    }
-
-    async fn call(&self, method: Method, uri: &str, body: Option<Value>) -> (StatusCode, String) {
-        let request = Request::builder()
-            .method(method)
-            .uri(uri)
-            .header("content-type", "application/json")
-            .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
-            .unwrap();
-        let response = self.0.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let bytes = to_bytes(response.into_body(), usize::MAX).await.unwrap();
-        (status, String::from_utf8_lossy(&bytes).into_owned())
-    }
-
-    async fn json(&self, method: Method, uri: &str, body: Option<Value>) -> Value {
-        let (status, text) = self.call(method, uri, body).await;
-        assert_eq!(status, StatusCode::OK, "{uri}: {text}");
-        serde_json::from_str(&text).unwrap()
-    }
-}
-
-fn media() -> Value {
-    json!({
-        "name": "media", "version": 1, "schemaVersion": 2,
-        "tasks": [{"name": "encode", "taskReferenceName": "enc", "type": "SIMPLE",
-                   "inputParameters": {"file": "${workflow.input.file}"}}],
-        "outputParameters": {"size": "${enc.output.size}"}
-    })
-}
+use crate::test_support::{Api, media};
 
 #[tokio::test]
 async fn start_poll_complete_get_search() {
     let api = Api::new();
     let (status, _) = api
-        .call(Method::POST, "/api/metadata/workflow", Some(media()))
+        .call(Method::POST, "/api/metadata/workflow", Some(media(1)))
         .await;
     assert_eq!(status, StatusCode::OK);
     let (status, text) = api
-        .call(Method::POST, "/api/metadata/workflow", Some(media()))
+        .call(Method::POST, "/api/metadata/workflow", Some(media(1)))
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{text}");
     assert_eq!(
@@ -141,7 +95,7 @@ async fn start_poll_complete_get_search() {
 #[tokio::test]
 async fn idempotency_terminate_and_errors() {
     let api = Api::new();
-    api.call(Method::POST, "/api/metadata/workflow", Some(media()))
+    api.call(Method::POST, "/api/metadata/workflow", Some(media(1)))
         .await;
     let request = json!({"name": "media", "input": {"file": "b"}, "idempotencyKey": "k-1",
                          "idempotencyStrategy": "RETURN_EXISTING"});

@@ -1,59 +1,12 @@
 //! What Conductor's SDK workers and clients rely on (found running conductor-python against
 //! `ocflow serve`, see `tests/compat/conductor-python`), one behaviour per test.
 
-use std::sync::Arc;
-
-use axum::body::{Body, to_bytes};
-use axum::http::{Method, Request, StatusCode};
-use ocflow_local::{LocalHost, LocalOptions};
+use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
-use super::router;
-
-struct Api(axum::Router);
+use crate::test_support::Api;
 
 impl Api {
-    /// A host with worker queues and the `media` workflow (one SIMPLE task, `encode`).
-    async fn with_media() -> Api {
-        let host = LocalHost::open(LocalOptions {
-            worker_queues: true,
-            ..LocalOptions::default()
-        })
-        .unwrap();
-        let api = Api(router(Arc::new(host)));
-        let media = json!({
-            "name": "media", "version": 1, "schemaVersion": 2,
-            "tasks": [{"name": "encode", "taskReferenceName": "enc", "type": "SIMPLE",
-                       "inputParameters": {"file": "${workflow.input.file}"}}],
-            "outputParameters": {"size": "${enc.output.size}"}
-        });
-        let (status, text) = api
-            .call(Method::POST, "/api/metadata/workflow", Some(media))
-            .await;
-        assert_eq!(status, StatusCode::OK, "{text}");
-        api
-    }
-
-    async fn call(&self, method: Method, uri: &str, body: Option<Value>) -> (StatusCode, String) {
-        let request = Request::builder()
-            .method(method)
-            .uri(uri)
-            .header("content-type", "application/json")
-            .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
-            .unwrap();
-        let response = self.0.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let bytes = to_bytes(response.into_body(), usize::MAX).await.unwrap();
-        (status, String::from_utf8_lossy(&bytes).into_owned())
-    }
-
-    async fn json(&self, method: Method, uri: &str, body: Option<Value>) -> Value {
-        let (status, text) = self.call(method, uri, body).await;
-        assert_eq!(status, StatusCode::OK, "{uri}: {text}");
-        serde_json::from_str(&text).unwrap()
-    }
-
     async fn start(&self, file: &str) -> String {
         let (status, id) = self
             .call(
@@ -64,20 +17,6 @@ impl Api {
             .await;
         assert_eq!(status, StatusCode::OK, "{id}");
         id
-    }
-
-    /// The workflow once it has left RUNNING.
-    async fn finished(&self, id: &str) -> Value {
-        for _ in 0..500 {
-            let workflow = self
-                .json(Method::GET, &format!("/api/workflow/{id}"), None)
-                .await;
-            if workflow["status"] != "RUNNING" {
-                return workflow;
-            }
-            tokio::task::yield_now().await;
-        }
-        panic!("workflow {id} is still RUNNING");
     }
 }
 

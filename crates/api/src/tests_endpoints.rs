@@ -2,26 +2,12 @@
 //! logs, queue sizes, running and correlated lists, removal, unregistering, health, decide,
 //! rerun and skip, over the embedded host.
 
-use std::sync::Arc;
-
-use axum::body::{Body, to_bytes};
-use axum::http::{Method, Request, StatusCode};
-use ocflow_local::{LocalHost, LocalOptions};
+use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
-use super::router;
+use axum::body::Body;
 
-struct Api(axum::Router);
-
-fn media(version: i64) -> Value {
-    json!({
-        "name": "media", "version": version, "schemaVersion": 2,
-        "tasks": [{"name": "encode", "taskReferenceName": "enc", "type": "SIMPLE",
-                   "inputParameters": {"file": "${workflow.input.file}"}}],
-        "outputParameters": {"size": "${enc.output.size}"}
-    })
-}
+use crate::test_support::{Api, media};
 
 /// `/` in a path segment, as clients send a polled task id.
 fn segment(id: &str) -> String {
@@ -29,46 +15,7 @@ fn segment(id: &str) -> String {
 }
 
 impl Api {
-    /// A host with worker queues and `media` version 1 registered.
-    async fn with_media() -> Api {
-        let host = LocalHost::open(LocalOptions {
-            worker_queues: true,
-            ..LocalOptions::default()
-        })
-        .unwrap();
-        let api = Api(router(Arc::new(host)));
-        let (status, text) = api
-            .call(Method::POST, "/api/metadata/workflow", Some(media(1)))
-            .await;
-        assert_eq!(status, StatusCode::OK, "{text}");
-        api
-    }
-
-    async fn send(&self, method: Method, uri: &str, body: Body) -> (StatusCode, String) {
-        let request = Request::builder()
-            .method(method)
-            .uri(uri)
-            .header("content-type", "application/json")
-            .body(body)
-            .unwrap();
-        let response = self.0.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let bytes = to_bytes(response.into_body(), usize::MAX).await.unwrap();
-        (status, String::from_utf8_lossy(&bytes).into_owned())
-    }
-
-    async fn call(&self, method: Method, uri: &str, body: Option<Value>) -> (StatusCode, String) {
-        let body = body.map_or_else(Body::empty, |b| Body::from(b.to_string()));
-        self.send(method, uri, body).await
-    }
-
-    async fn json(&self, method: Method, uri: &str, body: Option<Value>) -> Value {
-        let (status, text) = self.call(method, uri, body).await;
-        assert_eq!(status, StatusCode::OK, "{uri}: {text}");
-        serde_json::from_str(&text).unwrap()
-    }
-
-    async fn start(&self, file: &str, correlation_id: &str) -> String {
+    async fn start_correlated(&self, file: &str, correlation_id: &str) -> String {
         let (status, id) = self
             .call(
                 Method::POST,
@@ -103,27 +50,13 @@ impl Api {
         let (status, text) = self.call(Method::POST, "/api/tasks", Some(result)).await;
         assert_eq!(status, StatusCode::OK, "{text}");
     }
-
-    /// The workflow once it has left RUNNING.
-    async fn ended(&self, id: &str) -> Value {
-        for _ in 0..500 {
-            let workflow = self
-                .json(Method::GET, &format!("/api/workflow/{id}"), None)
-                .await;
-            if workflow["status"] != "RUNNING" {
-                return workflow;
-            }
-            tokio::task::yield_now().await;
-        }
-        panic!("workflow {id} is still RUNNING");
-    }
 }
 
 #[tokio::test]
 async fn a_task_by_either_id_its_logs_and_the_queue_sizes() {
     let api = Api::with_media().await;
-    let first = api.start("a.mp4", "c-1").await;
-    api.start("b.mp4", "c-2").await;
+    let first = api.start_correlated("a.mp4", "c-1").await;
+    api.start_correlated("b.mp4", "c-2").await;
     let sizes_uri = "/api/tasks/queue/sizes?taskType=encode&taskType=resize";
     let mut sizes = Value::Null;
     for _ in 0..500 {
@@ -183,7 +116,7 @@ async fn a_task_by_either_id_its_logs_and_the_queue_sizes() {
         json!({"logs": [{"log": "encoded", "createdTime": 1_700_000_000_000_i64}]}),
     )
     .await;
-    let workflow = api.ended(&first).await;
+    let workflow = api.finished(&first).await;
     assert_eq!(workflow["status"], "COMPLETED");
     let done = api
         .json(Method::GET, &format!("/api/tasks/{listed_id}"), None)
@@ -232,12 +165,12 @@ async fn a_task_by_either_id_its_logs_and_the_queue_sizes() {
 #[tokio::test]
 async fn running_and_correlated_lists_removal_and_decide() {
     let api = Api::with_media().await;
-    let done = api.start("a.mp4", "c-1").await;
+    let done = api.start_correlated("a.mp4", "c-1").await;
     let task = api.poll().await;
     api.complete(&task, json!({})).await;
-    api.ended(&done).await;
-    let one = api.start("b.mp4", "c-1").await;
-    let two = api.start("c.mp4", "c-2").await;
+    api.finished(&done).await;
+    let one = api.start_correlated("b.mp4", "c-1").await;
+    let two = api.start_correlated("c.mp4", "c-2").await;
 
     let running = api
         .json(Method::GET, "/api/workflow/running/media", None)
@@ -382,10 +315,10 @@ async fn definitions_by_version_and_unregistering() {
         serde_json::from_str::<Value>(&latest).unwrap()["version"],
         1
     );
-    let id = api.start("a.mp4", "c-1").await;
+    let id = api.start_correlated("a.mp4", "c-1").await;
     let task = api.poll().await;
     api.complete(&task, json!({})).await;
-    let workflow = api.ended(&id).await;
+    let workflow = api.finished(&id).await;
     assert_eq!(workflow["workflowVersion"], 1);
     assert_eq!(
         workflow["output"],
@@ -419,7 +352,7 @@ async fn definitions_by_version_and_unregistering() {
         .call(Method::POST, "/api/metadata/workflow", Some(media(1)))
         .await;
     assert_eq!(status, StatusCode::OK, "{text}");
-    api.start("b.mp4", "c-2").await;
+    api.start_correlated("b.mp4", "c-2").await;
 }
 
 #[tokio::test]
@@ -430,7 +363,7 @@ async fn health_rerun_and_skip() {
         assert_eq!(health["healthy"], true, "{uri}");
     }
 
-    let id = api.start("a.mp4", "c-1").await;
+    let id = api.start_correlated("a.mp4", "c-1").await;
     let (status, body) = api
         .call(
             Method::PUT,
@@ -456,7 +389,7 @@ async fn health_rerun_and_skip() {
 
     let task = api.poll().await;
     api.complete(&task, json!({})).await;
-    assert_eq!(api.ended(&id).await["status"], "COMPLETED");
+    assert_eq!(api.finished(&id).await["status"], "COMPLETED");
     let (status, body) = api
         .call(
             Method::POST,
@@ -492,7 +425,7 @@ async fn health_rerun_and_skip() {
     assert_eq!(again["inputData"]["file"], "a.mp4");
     api.complete(&again, json!({"outputData": {"size": 4}}))
         .await;
-    let workflow = api.ended(&id).await;
+    let workflow = api.finished(&id).await;
     assert_eq!(workflow["status"], "COMPLETED");
     assert_eq!(
         workflow["output"]["size"], 4,

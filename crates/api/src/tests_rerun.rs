@@ -1,32 +1,13 @@
 //! Retry (a redrive) and restart through the router, over the embedded host.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::{Body, to_bytes};
-use axum::http::{Method, Request, StatusCode};
-use ocflow_local::{LocalHost, LocalOptions};
+use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
-use super::router;
-
-struct Api(axum::Router);
+use crate::test_support::Api;
 
 impl Api {
-    async fn call(&self, method: Method, uri: &str, body: Option<Value>) -> (StatusCode, String) {
-        let request = Request::builder()
-            .method(method)
-            .uri(uri)
-            .header("content-type", "application/json")
-            .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
-            .unwrap();
-        let response = self.0.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let bytes = to_bytes(response.into_body(), usize::MAX).await.unwrap();
-        (status, String::from_utf8_lossy(&bytes).into_owned())
-    }
-
     async fn workflow(&self, id: &str) -> Value {
         let (status, text) = self
             .call(Method::GET, &format!("/api/workflow/{id}"), None)
@@ -73,12 +54,6 @@ impl Api {
 }
 
 async fn api_with_media() -> Api {
-    let host = LocalHost::open(LocalOptions {
-        worker_queues: true,
-        ..LocalOptions::default()
-    })
-    .unwrap();
-    let api = Api(router(Arc::new(host)));
     let media = json!({
         "name": "media", "version": 1, "schemaVersion": 2,
         "tasks": [
@@ -89,11 +64,7 @@ async fn api_with_media() -> Api {
         ],
         "outputParameters": {"size": "${enc.output.size}"}
     });
-    let (status, text) = api
-        .call(Method::POST, "/api/metadata/workflow", Some(media))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{text}");
-    api
+    Api::with_workflow(media).await
 }
 
 async fn start(api: &Api) -> String {
