@@ -523,18 +523,50 @@ fn worker_output(task: &Value) -> Value {
     }
 }
 
+/// `workflows/` synthesised, and a moto server with the clients a deployment uses.
+struct Stack {
+    output: SynthOutput,
+    template: Value,
+    config: ocflow_aws::aws_config::SdkConfig,
+    sqs: aws_sdk_sqs::Client,
+    sfn: aws_sdk_sfn::Client,
+    dynamodb: aws_sdk_dynamodb::Client,
+    /// Kept alive while the test runs.
+    _moto: Moto,
+}
+
+impl Stack {
+    async fn synthesise_on_moto() -> Stack {
+        let files = workflow_files();
+        let output = synthesize(&synth_workflows(&files), &SynthOptions::default())
+            .expect("workflows/ synthesises");
+        let template: Value =
+            serde_norway::from_str(&output.template).expect("the template is YAML");
+        let moto = Moto::start().expect("moto starts");
+        let config = moto.sdk_config().await;
+        Stack {
+            sqs: aws_sdk_sqs::Client::new(&config),
+            sfn: aws_sdk_sfn::Client::new(&config),
+            dynamodb: aws_sdk_dynamodb::Client::new(&config),
+            output,
+            template,
+            config,
+            _moto: moto,
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_synthesized_template_deploys_on_moto_and_runs_order_approval_with_workers() {
-    let files = workflow_files();
-    let output = synthesize(&synth_workflows(&files), &SynthOptions::default())
-        .expect("workflows/ synthesises");
-    let template: Value = serde_norway::from_str(&output.template).expect("the template is YAML");
-
-    let moto = Moto::start().expect("moto starts");
-    let config = moto.sdk_config().await;
-    let sqs = aws_sdk_sqs::Client::new(&config);
-    let sfn = aws_sdk_sfn::Client::new(&config);
-    let dynamodb = aws_sdk_dynamodb::Client::new(&config);
+    let Stack {
+        output,
+        template,
+        sqs,
+        sfn,
+        dynamodb,
+        _moto,
+        ..
+    } = Stack::synthesise_on_moto().await;
 
     let mut deployed = Deployed::new(&template);
     create_queues(&sqs, &mut deployed).await;
@@ -947,15 +979,15 @@ async fn run_with_api_workers(app: &Router, id: &str, task_types: &[&str]) -> Va
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_api_function_serves_the_deployed_stack_from_the_environment_the_template_gives_it() {
-    let files = workflow_files();
-    let output = synthesize(&synth_workflows(&files), &SynthOptions::default())
-        .expect("workflows/ synthesises");
-    let template: Value = serde_norway::from_str(&output.template).expect("the template is YAML");
-    let moto = Moto::start().expect("moto starts");
-    let config = moto.sdk_config().await;
-    let sqs = aws_sdk_sqs::Client::new(&config);
-    let sfn = aws_sdk_sfn::Client::new(&config);
-    let dynamodb = aws_sdk_dynamodb::Client::new(&config);
+    let Stack {
+        output,
+        template,
+        config,
+        sqs,
+        sfn,
+        dynamodb,
+        _moto,
+    } = Stack::synthesise_on_moto().await;
 
     let mut deployed = Deployed::new(&template);
     create_queues(&sqs, &mut deployed).await;
