@@ -65,25 +65,6 @@ pub fn run(args: &Args) -> ExitCode {
     }
 }
 
-/// Resumes every unfinished execution of the store; returns the ids resumed. One that cannot
-/// resume (its stored definition no longer parses, say) is reported and left as it is, so that
-/// it does not keep the server, and every other execution, from starting.
-fn resume_unfinished(host: &LocalHost) -> anyhow::Result<Vec<String>> {
-    let engine = host.engine();
-    let unfinished = engine
-        .store()
-        .unfinished_executions()
-        .context("cannot list unfinished executions")?;
-    let mut resumed = Vec::with_capacity(unfinished.len());
-    for id in unfinished {
-        match engine.resume(&id) {
-            Ok(()) => resumed.push(id),
-            Err(e) => eprintln!("ocflow serve: warning: execution '{id}' not resumed: {e}"),
-        }
-    }
-    Ok(resumed)
-}
-
 async fn serve(args: &Args) -> anyhow::Result<()> {
     let registry = load_registry(args.services.as_ref()).map_err(anyhow::Error::msg)?;
     let host = LocalHost::open(LocalOptions {
@@ -98,7 +79,15 @@ async fn serve(args: &Args) -> anyhow::Result<()> {
             eprintln!("ocflow serve: warning: workflow '{name}' not loaded: {e}");
         }
     }
-    let resumed = resume_unfinished(&host)?;
+    let resumed = host
+        .engine()
+        .resume_all()
+        .context("cannot list unfinished executions")?;
+    // One that cannot resume is left as it was; the server and the others go on.
+    for (id, e) in &resumed.failed {
+        eprintln!("ocflow serve: warning: execution '{id}' not resumed: {e}");
+    }
+    let resumed = resumed.resumed;
     let address = SocketAddr::new(args.bind, args.port);
     let listener = tokio::net::TcpListener::bind(address)
         .await

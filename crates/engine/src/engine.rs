@@ -67,6 +67,15 @@ impl MachineDefinition {
     }
 }
 
+/// What [`Engine::resume_all`] did.
+#[derive(Debug, Default)]
+pub struct Resumed {
+    /// The executions resumed, oldest first.
+    pub resumed: Vec<String>,
+    /// The executions that could not resume, with why; they are left as they were.
+    pub failed: Vec<(String, Error)>,
+}
+
 /// Options of [`Engine::start`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StartOptions {
@@ -312,13 +321,19 @@ impl Engine {
         restart_run(&self.shared, execution_id, use_latest_definition)
     }
 
-    /// Resumes every unfinished execution of the store, oldest first; returns their ids.
-    pub fn resume_all(&self) -> Result<Vec<String>, Error> {
-        let ids = self.shared.store.unfinished_executions()?;
-        for id in &ids {
-            resume_run(&self.shared, id)?;
+    /// Resumes every unfinished execution of the store, oldest first. One that cannot resume
+    /// (its stored definition no longer parses, say) is reported in the answer and left as it
+    /// is, so that it keeps none of the others from resuming. Errors only when the store
+    /// cannot list the unfinished executions.
+    pub fn resume_all(&self) -> Result<Resumed, Error> {
+        let mut report = Resumed::default();
+        for id in self.shared.store.unfinished_executions()? {
+            match resume_run(&self.shared, &id) {
+                Ok(()) => report.resumed.push(id),
+                Err(e) => report.failed.push((id, e)),
+            }
         }
-        Ok(ids)
+        Ok(report)
     }
 
     /// The execution as Conductor shows a workflow, built from its history and the task map of

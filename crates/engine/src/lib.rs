@@ -53,7 +53,7 @@ pub mod store;
 pub mod time;
 
 pub use clock::{BoxFuture, Clock, SystemClock, VirtualClock};
-pub use engine::{Engine, EngineBuilder, MachineDefinition, StartOptions};
+pub use engine::{Engine, EngineBuilder, MachineDefinition, Resumed, StartOptions};
 pub use error::{Error, Failure, error_matches, names};
 pub use invoker::{Invocation, LambdaInvoker, NoResources, ResourceInvoker};
 pub use run::{MAX_HISTORY_EVENTS, MAX_TOKEN_LEN, retry_delay_ms};

@@ -362,7 +362,10 @@ async fn a_crash_after_a_redrive_resumes_the_redriven_run() {
     drop(first);
 
     let second = harness_on(store.clone(), Script::default());
-    assert_eq!(second.engine.resume_all().unwrap(), vec!["wf-5".to_owned()]);
+    assert_eq!(
+        second.engine.resume_all().unwrap().resumed,
+        vec!["wf-5".to_owned()]
+    );
     loop {
         match second.engine.send_task_success(&token, json!({"ok": 1})) {
             Ok(()) => break,

@@ -75,7 +75,10 @@ async fn a_resumed_execution_replays_results_timers_retries_and_tokens() {
         ExecutionStatus::Running
     );
     let second = harness_on(store.clone(), Script::default());
-    assert_eq!(second.engine.resume_all().unwrap(), vec![id.clone()]);
+    assert_eq!(
+        second.engine.resume_all().unwrap().resumed,
+        vec![id.clone()]
+    );
     // The resumed run re-arms its token wait; answer once it does.
     loop {
         match second.engine.send_task_success(&token, json!({"ok": true})) {
@@ -260,7 +263,7 @@ async fn a_parent_resumes_waiting_on_its_resumed_child() {
                                "Output": {"answer": "{% $states.result %}"}, "End": true}}
         }),
     );
-    let resumed = second.engine.resume_all().unwrap();
+    let resumed = second.engine.resume_all().unwrap().resumed;
     assert_eq!(resumed.len(), 2, "{resumed:?}");
     loop {
         match second.engine.send_task_success(&token, json!(42)) {
