@@ -330,7 +330,7 @@ impl WorkflowService for LocalHost {
             Some(queued) => queued.task_id,
             None => update.task_id,
         };
-        LocalHost::update_task(self, &task_id, &update.result)?;
+        LocalHost::answer_task(self, &task_id, &update.result).await?;
         Ok(())
     }
 

@@ -283,6 +283,13 @@ impl Engine {
         self.wait(execution_id).await
     }
 
+    /// Whether the execution runs in this engine now (started or resumed here and not ended). A
+    /// resumed run re-arms its waits as its replay reaches them, so an answer to one of its
+    /// tokens may come before the wait is back ([`Error::NotRunning`]); it succeeds once it is.
+    pub fn is_running_here(&self, execution_id: &str) -> bool {
+        lock(&self.shared.runs).contains_key(execution_id)
+    }
+
     /// Resumes an unfinished execution found in the store, replaying its history: recorded task
     /// results, fired timers, retry delays and tokens are taken from it, then the run continues
     /// live. A no-op for an execution already running here.

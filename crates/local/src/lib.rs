@@ -58,6 +58,9 @@ use ocflow_tasks::registry::Registry;
 use ocflow_tasks::script::{self, ScriptContext};
 use serde_json::{Value, json};
 
+/// How long [`LocalHost::answer_task`] waits for a resuming run to wait on its task again.
+const RESUMING_PATIENCE: Duration = Duration::from_secs(10);
+
 /// Local names the placeholders resolve to.
 const HTTP_FUNCTION: &str = "http-task";
 const SCRIPT_FUNCTION: &str = "script-task";
@@ -432,11 +435,38 @@ impl LocalHost {
                 beat
             }
         };
-        // Answered, or no longer awaited: either way the task leaves its queue.
-        queues.remove(token)?;
         match sent {
-            Err(ocflow_engine::Error::UnknownToken) => Err(Error::UnknownTask(task_id.to_owned())),
-            other => Ok(other?),
+            // Its execution is unfinished but its run does not wait here (yet): the task stays
+            // queued, so that the answer is not lost and can be given again.
+            Err(e @ ocflow_engine::Error::NotRunning(_)) => Err(e.into()),
+            sent => {
+                // Answered, or no longer awaited: either way the task leaves its queue.
+                queues.remove(token)?;
+                match sent {
+                    Err(ocflow_engine::Error::UnknownToken) => {
+                        Err(Error::UnknownTask(task_id.to_owned()))
+                    }
+                    other => Ok(other?),
+                }
+            }
+        }
+    }
+
+    /// As [`LocalHost::update_task`], for an answer that may come while its execution is being
+    /// resumed here (after `ocflow serve` restarted, say): it waits, up to
+    /// `RESUMING_PATIENCE`, for the resumed run to wait on the task again, then applies it.
+    pub async fn answer_task(&self, task_id: &str, result: &TaskResult) -> Result<(), Error> {
+        let deadline = tokio::time::Instant::now() + RESUMING_PATIENCE;
+        loop {
+            match self.update_task(task_id, result) {
+                Err(Error::Engine(ocflow_engine::Error::NotRunning(id)))
+                    if self.engine.is_running_here(&id)
+                        && tokio::time::Instant::now() < deadline =>
+                {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                other => return other,
+            }
         }
     }
 
