@@ -106,17 +106,14 @@ impl GroupWriter {
         let batch = match &state.open {
             Some(batch) => Arc::clone(batch),
             None => {
-                state
-                    .conn
-                    .execute_batch("BEGIN IMMEDIATE")
-                    .map_err(Error::from)?;
+                run(&state.conn, "BEGIN IMMEDIATE").map_err(Error::from)?;
                 let batch = Arc::new(Batch::default());
                 state.open = Some(Arc::clone(&batch));
                 state.members = 0;
                 batch
             }
         };
-        let written = panic::catch_unwind(AssertUnwindSafe(|| in_savepoint(&mut state.conn, f)));
+        let written = panic::catch_unwind(AssertUnwindSafe(|| in_savepoint(&state.conn, f)));
         if matches!(written, Ok(Ok(_))) {
             state.members += 1;
         }
@@ -164,15 +161,43 @@ impl GroupWriter {
 }
 
 /// Runs `f` in a savepoint of the open transaction: released if `f` succeeds, rolled back
-/// otherwise (and on a panic, as the savepoint is dropped).
+/// otherwise (and on a panic, as the guard is dropped). The savepoint's statements are prepared
+/// once per connection, not parsed again for every write.
 fn in_savepoint<T, E: From<Error>>(
-    conn: &mut Connection,
+    conn: &Connection,
     f: impl FnOnce(&Connection) -> Result<T, E>,
 ) -> Result<T, E> {
-    let savepoint = conn.savepoint().map_err(Error::from)?;
-    let value = f(&savepoint)?;
-    savepoint.commit().map_err(Error::from)?;
+    run(conn, "SAVEPOINT batch_write").map_err(Error::from)?;
+    let mut savepoint = Savepoint {
+        conn,
+        released: false,
+    };
+    let value = f(conn)?;
+    run(conn, "RELEASE batch_write").map_err(Error::from)?;
+    savepoint.released = true;
     Ok(value)
+}
+
+/// Rolls back a savepoint that was not released when dropped.
+struct Savepoint<'a> {
+    conn: &'a Connection,
+    released: bool,
+}
+
+impl Drop for Savepoint<'_> {
+    fn drop(&mut self) {
+        if !self.released {
+            // Fails only if SQLite already rolled the whole transaction back, which the
+            // caller sees on the connection.
+            let _ = run(self.conn, "ROLLBACK TO batch_write");
+            let _ = run(self.conn, "RELEASE batch_write");
+        }
+    }
+}
+
+/// Runs one statement without parameters through the connection's statement cache.
+fn run(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
 }
 
 /// Commits the open batch (rolling it back if the commit fails) and tells its callers.
@@ -180,10 +205,10 @@ fn settle(state: &mut State) -> Result<(), rusqlite::Error> {
     let Some(batch) = state.open.take() else {
         return Ok(());
     };
-    let committed = state.conn.execute_batch("COMMIT");
+    let committed = run(&state.conn, "COMMIT");
     if committed.is_err() && !state.conn.is_autocommit() {
         // Nothing more can be done with the batch; the connection must be left clean.
-        let _ = state.conn.execute_batch("ROLLBACK");
+        let _ = run(&state.conn, "ROLLBACK");
     }
     batch.settle(committed.as_ref().map(|_| ()).map_err(|e| e.to_string()));
     state.members = 0;
