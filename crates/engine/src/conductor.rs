@@ -450,12 +450,13 @@ pub fn workflow(
 mod tests {
     use super::*;
     use ocflow_protocol::task_map::StateTask;
+    use std::sync::Arc;
 
     fn record(status: ExecutionStatus) -> ExecutionRecord {
         ExecutionRecord {
             id: "wf".into(),
             machine: "m".into(),
-            definition: json!({}),
+            definition: Arc::new(json!({})),
             input: json!({"a": 1}),
             status,
             start_time: 10,

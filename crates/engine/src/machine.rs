@@ -21,7 +21,7 @@ pub(crate) struct Machine {
     /// The name it is registered under.
     pub name: String,
     /// What the store keeps for resume: `{"asl": ..., "taskMap"?: ...}`, before substitution.
-    pub definition: Value,
+    pub definition: Arc<Value>,
     /// The compiler's task map, if any.
     pub task_map: Option<TaskMap>,
     /// The top-level scope.
@@ -206,7 +206,7 @@ pub(crate) fn compile(
     }
     Ok(Machine {
         name: name.to_owned(),
-        definition,
+        definition: Arc::new(definition),
         task_map,
         root: Arc::new(root),
         timeout_seconds: asl.timeout_seconds,

@@ -6,7 +6,7 @@
 //! need no file.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -56,8 +56,9 @@ pub struct ExecutionRecord {
     /// The name of the state machine it runs (for compiled workflows, the workflow name).
     pub machine: String,
     /// Everything needed to run the machine again on resume: the ASL document and, for
-    /// compiled workflows, the task map (`{"asl": ..., "taskMap": ...}`).
-    pub definition: Value,
+    /// compiled workflows, the task map (`{"asl": ..., "taskMap": ...}`). Shared: every
+    /// execution of a machine holds the machine's own copy.
+    pub definition: Arc<Value>,
     /// The execution input.
     pub input: Value,
     /// The current status.
@@ -116,7 +117,7 @@ pub struct ExecutionEnd {
 pub struct ExecutionReopen {
     /// A new stored definition (a restart on the latest registered definition); the execution
     /// keeps its own when `None`.
-    pub definition: Option<Value>,
+    pub definition: Option<Arc<Value>>,
 }
 
 /// Errors of a store.
@@ -348,7 +349,7 @@ pub mod contract {
         ExecutionRecord {
             id: id.into(),
             machine: "m".into(),
-            definition: json!({"asl": {}}),
+            definition: Arc::new(json!({"asl": {}})),
             input: json!({"a": 1}),
             status: ExecutionStatus::Running,
             start_time,
@@ -459,7 +460,7 @@ pub mod contract {
             kind: EventKind::ExecutionRedriven { redrive_count: 1 },
         };
         let reopen = ExecutionReopen {
-            definition: Some(json!({"asl": {"StartAt": "B"}})),
+            definition: Some(Arc::new(json!({"asl": {"StartAt": "B"}}))),
         };
         assert!(
             !store.reopen_execution("b", &reopen, &redriven).unwrap(),
@@ -473,7 +474,7 @@ pub mod contract {
             (reopened.end_time, reopened.output, reopened.error),
             (None, None, None)
         );
-        assert_eq!(reopened.definition, json!({"asl": {"StartAt": "B"}}));
+        assert_eq!(*reopened.definition, json!({"asl": {"StartAt": "B"}}));
         assert_eq!(reopened.start_time, 1, "the start time stays");
         assert_eq!(store.history("a").unwrap().last(), Some(&redriven));
         assert_eq!(store.unfinished_executions().unwrap(), vec!["a", "b"]);

@@ -47,7 +47,7 @@ impl Writer {
             let record = ExecutionRecord {
                 id: self.execution_id(),
                 machine: "bench".into(),
-                definition: json!({"asl": {"StartAt": "A", "States": {}}}),
+                definition: Arc::new(json!({"asl": {"StartAt": "A", "States": {}}})),
                 input: self.payload.clone(),
                 status: ExecutionStatus::Running,
                 start_time: 0,

@@ -58,7 +58,7 @@ pub(crate) fn parse_status(text: &str) -> Result<ExecutionStatus, serde_json::Er
     serde_json::from_value(Value::String(text.to_owned()))
 }
 
-fn conversion_error(
+pub(crate) fn conversion_error(
     index: usize,
     error: impl std::error::Error + Send + Sync + 'static,
 ) -> rusqlite::Error {

@@ -15,13 +15,14 @@
 //! use ocflow_engine::store::{ExecutionRecord, ExecutionStatus, ExecutionStore};
 //! use ocflow_store::{ExecutionQuery, SqliteStore};
 //! use serde_json::json;
+//! use std::sync::Arc;
 //!
 //! let dir = tempfile::tempdir()?;
 //! let store = SqliteStore::open(dir.path().join("executions.db"))?;
 //! store.create_execution(&ExecutionRecord {
 //!     id: "order-1".into(),
 //!     machine: "checkout".into(),
-//!     definition: json!({"asl": {"StartAt": "Pay", "States": {}}}),
+//!     definition: Arc::new(json!({"asl": {"StartAt": "Pay", "States": {}}})),
 //!     input: json!({"orderId": 1}),
 //!     status: ExecutionStatus::Running,
 //!     start_time: 1_000,
@@ -56,6 +57,7 @@
 mod checkpoint;
 mod codec;
 mod commit;
+mod definitions;
 mod error;
 mod schema;
 mod search;

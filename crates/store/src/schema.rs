@@ -64,6 +64,18 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX tokens_by_execution ON tokens (execution);
     ",
+    // 2: definitions stored once and shared by their executions, instead of a copy per row.
+    "
+    CREATE TABLE definitions (
+        id   INTEGER PRIMARY KEY,
+        body TEXT    NOT NULL UNIQUE
+    ) STRICT;
+    INSERT OR IGNORE INTO definitions (body) SELECT definition FROM executions ORDER BY seq;
+    ALTER TABLE executions ADD COLUMN definition_id INTEGER REFERENCES definitions (id);
+    UPDATE executions
+        SET definition_id = (SELECT id FROM definitions WHERE body = executions.definition);
+    ALTER TABLE executions DROP COLUMN definition;
+    ",
 ];
 
 /// The schema version this build writes.
@@ -138,5 +150,44 @@ mod tests {
             migrate(&mut conn),
             Err(Error::SchemaTooNew { found, supported }) if found == VERSION + 1 && supported == VERSION
         ));
+    }
+
+    #[test]
+    fn version_2_keeps_each_definition_once_and_every_execution_its_own() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(MIGRATIONS[0]).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        let insert = "INSERT INTO executions (id, machine, definition, input, status, start_time) \
+                      VALUES (?1, 'm', ?2, '{}', 'RUNNING', 1)";
+        for (id, definition) in [
+            ("a", r#"{"asl":1}"#),
+            ("b", r#"{"asl":2}"#),
+            ("c", r#"{"asl":1}"#),
+        ] {
+            conn.execute(insert, [id, definition]).unwrap();
+        }
+        migrate(&mut conn).unwrap();
+        let stored: i64 = conn
+            .query_row("SELECT count(*) FROM definitions", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(stored, 2);
+        let mut select = conn
+            .prepare(
+                "SELECT e.id, d.body FROM executions e JOIN definitions d ON d.id = e.definition_id \
+                 ORDER BY e.id",
+            )
+            .unwrap();
+        let rows: Vec<(String, String)> = select
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let expected = [
+            ("a", r#"{"asl":1}"#),
+            ("b", r#"{"asl":2}"#),
+            ("c", r#"{"asl":1}"#),
+        ]
+        .map(|(id, body)| (id.to_owned(), body.to_owned()));
+        assert_eq!(rows, expected);
     }
 }

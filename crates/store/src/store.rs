@@ -12,9 +12,10 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 
 use crate::checkpoint::Checkpointer;
 use crate::codec::{
-    EventRow, event_from_row, json, json_column, optional_json_column, payload_json, status_column,
+    EventRow, event_from_row, json_column, optional_json_column, payload_json, status_column,
 };
 use crate::commit::GroupWriter;
+use crate::definitions::Definitions;
 use crate::{Error, schema};
 
 /// Idle read-only connections kept for reuse; more are opened when more threads read at once.
@@ -31,6 +32,8 @@ const MAX_IDLE_READERS: usize = 4;
 /// thread that checkpoints the log, so that no append waits for the disk to sync.
 pub struct SqliteStore {
     writer: GroupWriter,
+    /// The definitions stored already, and those read back.
+    definitions: Definitions,
     readers: Readers,
     /// Checkpoints a file's log off the write path; `None` in memory.
     checkpointer: Option<Checkpointer>,
@@ -75,6 +78,7 @@ impl SqliteStore {
         let checkpointer = Checkpointer::start(&path)?;
         Ok(SqliteStore {
             writer: GroupWriter::new(conn),
+            definitions: Definitions::default(),
             readers: Readers::Pool {
                 path,
                 idle: Mutex::new(Vec::new()),
@@ -90,6 +94,7 @@ impl SqliteStore {
         schema::migrate(&mut conn)?;
         Ok(SqliteStore {
             writer: GroupWriter::new(conn),
+            definitions: Definitions::default(),
             readers: Readers::Writer,
             checkpointer: None,
         })
@@ -276,23 +281,29 @@ fn put_token(tx: &Connection, token: &PendingToken) -> Result<(), Error> {
     Ok(())
 }
 
-const EXECUTION_COLUMNS: &str = "id, machine, definition, input, status, start_time, end_time, \
-     output, error, cause, parent_id, correlation_id";
+/// An execution with its definition's text (`d`) beside it.
+const EXECUTION_COLUMNS: &str = "e.id, e.machine, e.input, e.status, e.start_time, e.end_time, \
+     e.output, e.error, e.cause, e.parent_id, e.correlation_id, e.definition_id, d.body";
 
-fn execution_from_row(row: &Row<'_>) -> rusqlite::Result<ExecutionRecord> {
+fn execution_from_row(
+    row: &Row<'_>,
+    definitions: &Definitions,
+) -> rusqlite::Result<ExecutionRecord> {
+    let definition_id: i64 = row.get(11)?;
+    let body = row.get_ref(12)?.as_str()?;
     Ok(ExecutionRecord {
         id: row.get(0)?,
         machine: row.get(1)?,
-        definition: json_column(row, 2)?,
-        input: json_column(row, 3)?,
-        status: status_column(row, 4)?,
-        start_time: row.get(5)?,
-        end_time: row.get(6)?,
-        output: optional_json_column(row, 7)?,
-        error: row.get(8)?,
-        cause: row.get(9)?,
-        parent_id: row.get(10)?,
-        correlation_id: row.get(11)?,
+        definition: definitions.read(definition_id, body, 12)?,
+        input: json_column(row, 2)?,
+        status: status_column(row, 3)?,
+        start_time: row.get(4)?,
+        end_time: row.get(5)?,
+        output: optional_json_column(row, 6)?,
+        error: row.get(7)?,
+        cause: row.get(8)?,
+        parent_id: row.get(9)?,
+        correlation_id: row.get(10)?,
     })
 }
 
@@ -309,7 +320,7 @@ fn token_from_row(row: &Row<'_>) -> rusqlite::Result<PendingToken> {
 
 impl SqliteStore {
     fn create(&self, record: &ExecutionRecord, events: &[HistoryEvent]) -> Result<(), Error> {
-        let definition = json(&record.definition, "execution definition")?;
+        let definition = self.definitions.prepare(&record.definition)?;
         let input = payload_json(&record.input, || {
             format!("input of execution '{}'", record.id)
         })?;
@@ -319,10 +330,11 @@ impl SqliteStore {
             .map(|output| payload_json(output, || format!("output of execution '{}'", record.id)))
             .transpose()?;
         let rows = encode_events(&record.id, events)?;
-        self.write(|tx| {
+        let definition_id = self.write(|tx| {
+            let definition_id = definition.store(tx)?;
             let execution: Option<i64> = tx
                 .prepare_cached(
-                    "INSERT INTO executions (id, machine, definition, input, status, start_time, \
+                    "INSERT INTO executions (id, machine, definition_id, input, status, start_time, \
                      end_time, output, error, cause, parent_id, correlation_id) \
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
                      ON CONFLICT (id) DO NOTHING RETURNING seq",
@@ -331,7 +343,7 @@ impl SqliteStore {
                     params![
                         record.id,
                         record.machine,
-                        definition,
+                        definition_id,
                         input,
                         record.status.as_str(),
                         record.start_time,
@@ -346,8 +358,11 @@ impl SqliteStore {
                 )
                 .optional()?;
             let execution = execution.ok_or_else(|| Error::AlreadyExists(record.id.clone()))?;
-            insert_events(tx, execution, &record.id, &rows, events)
-        })
+            insert_events(tx, execution, &record.id, &rows, events)?;
+            Ok(definition_id)
+        })?;
+        self.definitions.remember(&record.definition, definition_id);
+        Ok(())
     }
 
     fn append(&self, execution_id: &str, events: &[HistoryEvent]) -> Result<(), Error> {
@@ -406,22 +421,23 @@ impl SqliteStore {
         let definition = reopen
             .definition
             .as_ref()
-            .map(|d| json(d, "execution definition"))
+            .map(|d| self.definitions.prepare(d))
             .transpose()?;
         let row = EventRow::encode(execution_id, event)?;
-        self.write(|tx| {
+        let reopened = self.write(|tx| {
+            let definition_id = definition.as_ref().map(|d| d.store(tx)).transpose()?;
             // Only a finished execution runs again; its event goes in with the status change.
             let reopened: Option<i64> = tx
                 .prepare_cached(
                     "UPDATE executions SET status = 'RUNNING', end_time = NULL, output = NULL, \
-                     error = NULL, cause = NULL, definition = coalesce(?2, definition) \
+                     error = NULL, cause = NULL, definition_id = coalesce(?2, definition_id) \
                      WHERE id = ?1 AND status != 'RUNNING' RETURNING seq",
                 )?
-                .query_row(params![execution_id, definition], |row| row.get(0))
+                .query_row(params![execution_id, definition_id], |row| row.get(0))
                 .optional()?;
             let Some(execution) = reopened else {
                 execution_seq(tx, execution_id)?;
-                return Ok(false);
+                return Ok(None);
             };
             insert_events(
                 tx,
@@ -430,16 +446,25 @@ impl SqliteStore {
                 std::slice::from_ref(&row),
                 std::slice::from_ref(event),
             )?;
-            Ok(true)
-        })
+            Ok(Some(definition_id))
+        })?;
+        if let (Some(Some(id)), Some(definition)) = (reopened, &reopen.definition) {
+            self.definitions.remember(definition, id);
+        }
+        Ok(reopened.is_some())
     }
 
     fn get(&self, execution_id: &str) -> Result<Option<ExecutionRecord>, Error> {
         self.read(|conn| {
-            let sql = format!("SELECT {EXECUTION_COLUMNS} FROM executions WHERE id = ?1");
+            let sql = format!(
+                "SELECT {EXECUTION_COLUMNS} FROM executions e \
+                 JOIN definitions d ON d.id = e.definition_id WHERE e.id = ?1"
+            );
             Ok(conn
                 .prepare_cached(&sql)?
-                .query_row([execution_id], execution_from_row)
+                .query_row([execution_id], |row| {
+                    execution_from_row(row, &self.definitions)
+                })
                 .optional()?)
         })
     }

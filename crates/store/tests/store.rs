@@ -17,7 +17,9 @@ fn record(id: &str, machine: &str, start_time: Millis) -> ExecutionRecord {
     ExecutionRecord {
         id: id.into(),
         machine: machine.into(),
-        definition: json!({"asl": {"StartAt": "A", "States": {"A": {"Type": "Succeed"}}}}),
+        definition: Arc::new(
+            json!({"asl": {"StartAt": "A", "States": {"A": {"Type": "Succeed"}}}}),
+        ),
         input: json!({"id": id}),
         status: ExecutionStatus::Running,
         start_time,
@@ -113,6 +115,67 @@ fn a_reopened_file_has_everything() {
     assert_eq!(parent.status, ExecutionStatus::Succeeded);
     assert_eq!(parent.output, Some(json!({"done": true})));
     assert_eq!(store.unfinished_executions().unwrap(), vec!["child"]);
+}
+
+fn stored_definitions(store: &SqliteStore) -> i64 {
+    store
+        .writer_connection()
+        .query_row("SELECT count(*) FROM definitions", [], |row| row.get(0))
+        .unwrap()
+}
+
+#[test]
+fn executions_share_their_stored_definition() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    let shared =
+        Arc::new(json!({"asl": {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}}}));
+    let other = Arc::new(json!({"asl": {"StartAt": "B", "States": {"B": {"Type": "Succeed"}}}}));
+    {
+        let store = SqliteStore::open(&path).unwrap();
+        for (id, definition) in [
+            ("a1", Arc::clone(&shared)),
+            ("a2", Arc::clone(&shared)),
+            // Equal text in another allocation (a machine registered again): the same row.
+            ("a3", Arc::new((*shared).clone())),
+            ("b1", Arc::clone(&other)),
+        ] {
+            let mut execution = record(id, "m", 1);
+            execution.definition = definition;
+            store.create_execution(&execution).unwrap();
+        }
+        assert_eq!(stored_definitions(&store), 2);
+        let a1 = store.execution("a1").unwrap().unwrap();
+        assert!(
+            Arc::ptr_eq(&a1.definition, &shared),
+            "read back without parsing again"
+        );
+        // A restart on a new definition stores it once more and points the execution at it.
+        assert!(store.finish_execution("a2", &succeeded(5)).unwrap());
+        let restarted =
+            Arc::new(json!({"asl": {"StartAt": "C", "States": {"C": {"Type": "Succeed"}}}}));
+        let reopen = ocflow_engine::store::ExecutionReopen {
+            definition: Some(Arc::clone(&restarted)),
+        };
+        let event = HistoryEvent {
+            id: 1,
+            timestamp: 6,
+            scope: String::new(),
+            kind: EventKind::ExecutionStarted { input: json!({}) },
+        };
+        assert!(store.reopen_execution("a2", &reopen, &event).unwrap());
+        assert_eq!(stored_definitions(&store), 3);
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    let read = |id: &str| store.execution(id).unwrap().unwrap().definition;
+    assert_eq!(*read("a1"), *shared);
+    assert_eq!(*read("a3"), *shared);
+    assert_eq!(*read("b1"), *other);
+    assert_eq!(read("a2")["asl"]["StartAt"], "C");
+    assert!(
+        Arc::ptr_eq(&read("a1"), &read("a3")),
+        "parsed once, shared after"
+    );
 }
 
 const CRASH_CHILD: &str = "OCFLOW_STORE_CRASH_CHILD";

@@ -56,7 +56,7 @@ pub mod history;
 pub mod metadata;
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_config::SdkConfig;
@@ -277,7 +277,7 @@ impl Row {
         ExecutionRecord {
             id: self.workflow_id.clone(),
             machine: self.workflow_name.clone(),
-            definition: Value::Null,
+            definition: Arc::new(Value::Null),
             input: json_or_empty(self.input.as_deref()),
             status: engine_status(self.status),
             start_time: self.start_time,
