@@ -450,9 +450,15 @@ async fn an_execution_that_cannot_resume_does_not_keep_the_others_from_finishing
 
     // The stored machine of one execution is damaged while the server is down.
     let connection = rusqlite::Connection::open(&db).unwrap();
+    connection
+        .execute(
+            r#"INSERT INTO definitions (body) VALUES ('{"StartAt": "Gone", "States": {}}')"#,
+            [],
+        )
+        .unwrap();
     let changed = connection
         .execute(
-            r#"UPDATE executions SET definition = '{"StartAt": "Gone", "States": {}}' WHERE id = ?1"#,
+            "UPDATE executions SET definition_id = last_insert_rowid() WHERE id = ?1",
             [&broken],
         )
         .unwrap();

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::history::{HistoryEvent, Millis};
+use crate::invoker::Invocation;
 
 /// The status of an execution, as Step Functions names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -168,6 +169,24 @@ pub trait ExecutionStore: Send + Sync {
             self.append_events(execution_id, events)?;
         }
         self.put_token(token)
+    }
+    /// [`append_events_with_token`](Self::append_events_with_token), and in the same atomic
+    /// step the message that hands the token out (`message`, the `.waitForTaskToken` call),
+    /// when the store keeps such messages itself: an outbox, such as a host's worker queues
+    /// kept in the store's own database. Then the token and its message are stored together or
+    /// not at all, and the answer is `true`: the message is delivered. By default, and for a
+    /// message the store has no outbox for, the answer is `false` and the engine delivers the
+    /// message through its invoker once this returns.
+    fn append_events_with_token_and_message(
+        &self,
+        execution_id: &str,
+        events: &[HistoryEvent],
+        token: &PendingToken,
+        message: &Invocation,
+    ) -> Result<bool, StoreError> {
+        let _ = message;
+        self.append_events_with_token(execution_id, events, token)?;
+        Ok(false)
     }
     /// Marks an execution as ended. A finished execution never changes again: a second call
     /// leaves it as it is and returns `Ok(false)`.

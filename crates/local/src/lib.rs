@@ -51,7 +51,7 @@ use ocflow_engine::{
 };
 use ocflow_protocol::payload::{ScriptRequest, WorkerMessage};
 use ocflow_protocol::placeholders::{self, HTTP_TASK_FUNCTION, SCRIPT_TASK_FUNCTION};
-use ocflow_store::SqliteStore;
+use ocflow_store::{Outbox, OutboxWrite, SqliteStore};
 use ocflow_tasks::TaskFailure;
 use ocflow_tasks::http::{self, HttpContext};
 use ocflow_tasks::registry::Registry;
@@ -192,6 +192,10 @@ impl LocalHost {
                 options.visibility_timeout,
             )
         });
+        if let (Some(queues), true) = (&queues, tables.in_store_file()) {
+            // A fresh store: no outbox set yet.
+            let _ = store.set_outbox(Arc::new(QueueOutbox(queues.clone())));
+        }
         let invoker = LambdaInvoker::new()
             .function(HTTP_FUNCTION, move |payload| {
                 let context = Arc::clone(&http_context);
@@ -548,17 +552,8 @@ impl ResourceInvoker for LocalResources {
 
 impl LocalResources {
     fn handle(&self, invocation: &Invocation) -> Result<Value, Failure> {
-        let target = ["QueueUrl", "TopicArn", "FunctionName"]
-            .iter()
-            .find_map(|k| invocation.arguments.get(*k).and_then(Value::as_str))
-            .or_else(|| invocation.arguments["Entries"][0]["EventBusName"].as_str())
-            .unwrap_or_default();
-        let key = target
-            .strip_prefix("${")
-            .and_then(|t| t.strip_suffix('}'))
-            .unwrap_or(target);
-        let is_worker_queue = key.starts_with("WorkerQueueUrl_") || key == "ExternalTaskQueueUrl";
-        if let (Some(queues), true) = (&self.queues, is_worker_queue) {
+        let (target, key) = target_of(invocation);
+        if let (Some(queues), true) = (&self.queues, is_worker_queue(key)) {
             return queue_message(queues, invocation);
         }
         if let Some(task_type) = key.strip_prefix("WorkerQueueUrl_") {
@@ -607,22 +602,48 @@ impl LocalResources {
     }
 }
 
+/// What a resource call targets (its queue, topic, function or event bus), and that target's
+/// placeholder name without `${...}` (`WorkerQueueUrl_<type>`, ...) or the target itself.
+fn target_of(invocation: &Invocation) -> (&str, &str) {
+    let target = ["QueueUrl", "TopicArn", "FunctionName"]
+        .iter()
+        .find_map(|k| invocation.arguments.get(*k).and_then(Value::as_str))
+        .or_else(|| invocation.arguments["Entries"][0]["EventBusName"].as_str())
+        .unwrap_or_default();
+    let key = target
+        .strip_prefix("${")
+        .and_then(|t| t.strip_suffix('}'))
+        .unwrap_or(target);
+    (target, key)
+}
+
+/// Whether a target's placeholder name is a worker (or external task) queue.
+fn is_worker_queue(key: &str) -> bool {
+    key.starts_with("WorkerQueueUrl_") || key == "ExternalTaskQueueUrl"
+}
+
+/// The host's worker queues as the store's outbox: a worker task is queued in the same write
+/// as its token (one write fewer per task, and no token without its task after a crash).
+struct QueueOutbox(WorkerQueues);
+
+impl Outbox for QueueOutbox {
+    fn prepare(&self, message: &Invocation) -> Option<OutboxWrite> {
+        if !is_worker_queue(target_of(message).1) {
+            return None;
+        }
+        // A message that is not one ocflow sends goes to the invoker, which says so.
+        let message = worker_message(message).ok()?;
+        Some(Box::new(self.0.prepare_push(&message)))
+    }
+
+    fn committed(&self) {
+        self.0.wake_pollers();
+    }
+}
+
 /// Queues the message of a worker (or external) task state.
 fn queue_message(queues: &WorkerQueues, invocation: &Invocation) -> Result<Value, Failure> {
-    let body = &invocation.arguments["MessageBody"];
-    let parsed = match body {
-        Value::String(text) => serde_json::from_str::<WorkerMessage>(text),
-        other => serde_json::from_value::<WorkerMessage>(other.clone()),
-    };
-    let message = parsed.map_err(|e| {
-        Failure::new(
-            ocflow_engine::names::RUNTIME,
-            format!(
-                "state '{}': the worker task message is not one ocflow sends: {e}",
-                invocation.state
-            ),
-        )
-    })?;
+    let message = worker_message(invocation)?;
     queues.push(&message).map_err(|e| {
         Failure::new(
             ocflow_engine::names::RUNTIME,
@@ -630,6 +651,24 @@ fn queue_message(queues: &WorkerQueues, invocation: &Invocation) -> Result<Value
         )
     })?;
     Ok(json!({ "MessageId": message.task_token }))
+}
+
+/// The worker task message a worker (or external) task state sends.
+fn worker_message(invocation: &Invocation) -> Result<WorkerMessage, Failure> {
+    let body = &invocation.arguments["MessageBody"];
+    let parsed = match body {
+        Value::String(text) => serde_json::from_str::<WorkerMessage>(text),
+        other => serde_json::from_value::<WorkerMessage>(other.clone()),
+    };
+    parsed.map_err(|e| {
+        Failure::new(
+            ocflow_engine::names::RUNTIME,
+            format!(
+                "state '{}': the worker task message is not one ocflow sends: {e}",
+                invocation.state
+            ),
+        )
+    })
 }
 
 #[cfg(test)]
@@ -720,5 +759,36 @@ mod tests {
                 .start("media", json!({}), StartOptions::default())
                 .is_ok()
         );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn on_a_file_a_worker_task_is_queued_with_its_token_for_a_waiting_poll() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("host.db");
+        let host = Arc::new(serving(Some(db.clone())));
+        host.register_definition(&media()).unwrap();
+        let poll = {
+            let host = Arc::clone(&host);
+            tokio::spawn(async move {
+                host.poll_tasks("encode", 1, Some("w-1"), Duration::from_secs(10))
+                    .await
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let id = host
+            .start("media", json!({"file": "b.mp4"}), StartOptions::default())
+            .unwrap();
+        let polled = poll.await.unwrap().unwrap();
+        assert_eq!(polled.len(), 1);
+        assert_eq!(polled[0].message.workflow_id, id);
+        // The token and its task, as another process sees the file.
+        let file = rusqlite::Connection::open(&db).unwrap();
+        let count = |sql: &str| -> i64 { file.query_row(sql, [], |row| row.get(0)).unwrap() };
+        assert_eq!(count("SELECT count(*) FROM tokens"), 1);
+        assert_eq!(count("SELECT count(*) FROM local_worker_tasks"), 1);
+        let token: String = file
+            .query_row("SELECT token FROM tokens", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(polled[0].message.task_token, token);
     }
 }

@@ -60,26 +60,37 @@ impl WorkerQueues {
 
     /// Queues a task; a second push of the same token changes nothing.
     pub fn push(&self, message: &WorkerMessage) -> Result<(), TableError> {
-        let now = self.clock.now();
+        let push = self.prepare_push(message);
+        self.tables.write(|conn| Ok(push(conn)?))?;
+        self.wake_pollers();
+        Ok(())
+    }
+
+    /// The write that queues a task, serialised now, for a write of the caller's (the store's
+    /// outbox, which queues it with its token); call [`wake_pollers`](Self::wake_pollers) once
+    /// that write committed.
+    pub(crate) fn prepare_push(
+        &self,
+        message: &WorkerMessage,
+    ) -> impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<()> + Send + 'static {
         let body = serde_json::to_string(message).unwrap_or_default();
-        self.tables.write(|conn| {
+        let (token, task_id) = (message.task_token.clone(), message.task_id.clone());
+        let (task_type, execution) = (message.task_type.clone(), message.workflow_id.clone());
+        let now = self.clock.now();
+        move |conn| {
             conn.prepare_cached(
                 "INSERT OR IGNORE INTO local_worker_tasks \
                  (token, task_id, task_type, execution, message, sent_at, visible_at) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
             )?
-            .execute(params![
-                message.task_token,
-                message.task_id,
-                message.task_type,
-                message.workflow_id,
-                body,
-                now
-            ])?;
+            .execute(params![token, task_id, task_type, execution, body, now])?;
             Ok(())
-        })?;
+        }
+    }
+
+    /// Wakes the polls waiting for tasks, after tasks were queued.
+    pub(crate) fn wake_pollers(&self) {
         self.pushed.notify_waiters();
-        Ok(())
     }
 
     /// Hands out up to `count` visible tasks of `task_type`, oldest first, and hides them for the

@@ -86,6 +86,11 @@ impl Tables {
         Ok(tables)
     }
 
+    /// Whether the tables are in the execution store's file, written through its connection.
+    pub(crate) fn in_store_file(&self) -> bool {
+        matches!(self.conn, Conn::Store(_))
+    }
+
     /// Opens `db` (an execution store's file) or a private in-memory database on a connection of
     /// their own.
     #[cfg(test)]

@@ -59,11 +59,13 @@ mod codec;
 mod commit;
 mod definitions;
 mod error;
+mod outbox;
 mod schema;
 mod search;
 mod store;
 
 pub use codec::MAX_PAYLOAD_BYTES;
 pub use error::Error;
+pub use outbox::{Outbox, OutboxWrite};
 pub use search::{ExecutionQuery, ExecutionSummary};
 pub use store::SqliteStore;

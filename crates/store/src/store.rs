@@ -2,8 +2,9 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 
+use ocflow_engine::Invocation;
 use ocflow_engine::history::HistoryEvent;
 use ocflow_engine::store::{
     ExecutionEnd, ExecutionRecord, ExecutionReopen, ExecutionStore, PendingToken, StoreError,
@@ -16,6 +17,7 @@ use crate::codec::{
 };
 use crate::commit::GroupWriter;
 use crate::definitions::Definitions;
+use crate::outbox::Outbox;
 use crate::{Error, schema};
 
 /// Idle read-only connections kept for reuse; more are opened when more threads read at once.
@@ -34,6 +36,8 @@ pub struct SqliteStore {
     writer: GroupWriter,
     /// The definitions stored already, and those read back.
     definitions: Definitions,
+    /// Where the messages of issued tokens are written with them, if anywhere.
+    outbox: OnceLock<Arc<dyn Outbox>>,
     readers: Readers,
     /// Checkpoints a file's log off the write path; `None` in memory.
     checkpointer: Option<Checkpointer>,
@@ -79,6 +83,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             writer: GroupWriter::new(conn),
             definitions: Definitions::default(),
+            outbox: OnceLock::new(),
             readers: Readers::Pool {
                 path,
                 idle: Mutex::new(Vec::new()),
@@ -95,6 +100,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             writer: GroupWriter::new(conn),
             definitions: Definitions::default(),
+            outbox: OnceLock::new(),
             readers: Readers::Writer,
             checkpointer: None,
         })
@@ -150,6 +156,13 @@ impl SqliteStore {
         f: impl FnOnce(&Connection) -> Result<T, E>,
     ) -> Result<T, E> {
         self.writer.write(f, || self.committed())
+    }
+
+    /// Writes the messages of issued tokens to `outbox`, in the same transaction as the tokens
+    /// ([`ExecutionStore::append_events_with_token_and_message`]); the outbox's tables must be
+    /// in this store's file. Set once: a second outbox is refused and handed back.
+    pub fn set_outbox(&self, outbox: Arc<dyn Outbox>) -> Result<(), Arc<dyn Outbox>> {
+        self.outbox.set(outbox)
     }
 
     /// Runs `f` as one write of the group commit; see [`GroupWriter::write`].
@@ -503,15 +516,29 @@ impl SqliteStore {
         execution_id: &str,
         events: &[HistoryEvent],
         token: &PendingToken,
-    ) -> Result<(), Error> {
+        message: Option<&Invocation>,
+    ) -> Result<bool, Error> {
         let rows = encode_events(execution_id, events)?;
+        let outbox = self.outbox.get();
+        let queued = message
+            .zip(outbox)
+            .and_then(|(message, outbox)| outbox.prepare(message));
+        let delivered = queued.is_some();
         self.write(|tx| {
             if !rows.is_empty() {
                 let execution = execution_seq(tx, execution_id)?;
                 insert_events(tx, execution, execution_id, &rows, events)?;
             }
-            put_token(tx, token)
-        })
+            put_token(tx, token)?;
+            if let Some(queued) = queued {
+                queued(tx)?;
+            }
+            Ok(())
+        })?;
+        if let (true, Some(outbox)) = (delivered, outbox) {
+            outbox.committed();
+        }
+        Ok(delivered)
     }
 
     fn take(&self, token: &str) -> Result<Option<PendingToken>, Error> {
@@ -594,7 +621,18 @@ impl ExecutionStore for SqliteStore {
         events: &[HistoryEvent],
         token: &PendingToken,
     ) -> Result<(), StoreError> {
-        Ok(self.append_with_token(execution_id, events, token)?)
+        self.append_with_token(execution_id, events, token, None)?;
+        Ok(())
+    }
+
+    fn append_events_with_token_and_message(
+        &self,
+        execution_id: &str,
+        events: &[HistoryEvent],
+        token: &PendingToken,
+        message: &Invocation,
+    ) -> Result<bool, StoreError> {
+        Ok(self.append_with_token(execution_id, events, token, Some(message))?)
     }
 
     fn take_token(&self, token: &str) -> Result<Option<PendingToken>, StoreError> {

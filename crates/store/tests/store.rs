@@ -5,12 +5,13 @@ use std::process::Command;
 use std::sync::Arc;
 use std::thread;
 
+use ocflow_engine::Invocation;
 use ocflow_engine::history::{EventKind, HistoryEvent, Millis};
 use ocflow_engine::store::{
     ExecutionEnd, ExecutionRecord, ExecutionStatus, ExecutionStore, PendingToken, StoreError,
     contract,
 };
-use ocflow_store::{Error, ExecutionQuery, MAX_PAYLOAD_BYTES, SqliteStore};
+use ocflow_store::{Error, ExecutionQuery, MAX_PAYLOAD_BYTES, Outbox, OutboxWrite, SqliteStore};
 use serde_json::{Value, json};
 
 fn record(id: &str, machine: &str, start_time: Millis) -> ExecutionRecord {
@@ -438,6 +439,126 @@ fn payloads_over_256_kib_are_refused_and_nothing_is_written() {
     // Just under the limit is fine.
     let fits = json!("y".repeat(MAX_PAYLOAD_BYTES - 64));
     store.append_events("a", &transition(1, "S", fits)).unwrap();
+}
+
+/// Keeps the messages of resource `queue` in a table of the store's file; a message without
+/// a body breaks the table's NOT NULL constraint.
+#[derive(Default)]
+struct TableOutbox {
+    commits: std::sync::atomic::AtomicUsize,
+}
+
+impl Outbox for TableOutbox {
+    fn prepare(&self, message: &Invocation) -> Option<OutboxWrite> {
+        if message.resource != "queue" {
+            return None;
+        }
+        let token = message.task_token.clone();
+        let body = message.arguments.get("body").map(Value::to_string);
+        Some(Box::new(move |conn| {
+            conn.execute(
+                "INSERT INTO outbox (token, body) VALUES (?1, ?2)",
+                (token, body),
+            )?;
+            Ok(())
+        }))
+    }
+
+    fn committed(&self) {
+        self.commits
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn an_outbox_keeps_a_token_and_its_message_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path().join("store.db")).unwrap();
+    store
+        .writer_connection()
+        .execute_batch("CREATE TABLE outbox (token TEXT NOT NULL, body TEXT NOT NULL)")
+        .unwrap();
+    let outbox = Arc::new(TableOutbox::default());
+    assert!(store.set_outbox(outbox.clone()).is_ok());
+    assert!(
+        store.set_outbox(Arc::new(TableOutbox::default())).is_err(),
+        "set once"
+    );
+    store.create_execution(&record("a", "m", 1)).unwrap();
+    let token = |name: &str| PendingToken {
+        token: name.into(),
+        execution_id: "a".into(),
+        scope: String::new(),
+        state: "Work".into(),
+        issued_at: 2,
+        heartbeat_deadline: None,
+    };
+    let message = |resource: &str, token: &str, arguments: Value| Invocation {
+        resource: resource.into(),
+        arguments,
+        execution_id: "a".into(),
+        state: "Work".into(),
+        attempt: 0,
+        task_token: Some(token.into()),
+    };
+    let queued = || -> Vec<(String, String)> {
+        let conn = store.writer_connection();
+        let mut select = conn
+            .prepare("SELECT token, body FROM outbox ORDER BY rowid")
+            .unwrap();
+        select
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+
+    // Taken: the message is in the outbox with the token and the events.
+    let delivered = store
+        .append_events_with_token_and_message(
+            "a",
+            &transition(1, "Work", json!(1)),
+            &token("t1"),
+            &message("queue", "t1", json!({"body": {"n": 1}})),
+        )
+        .unwrap();
+    assert!(delivered);
+    assert_eq!(queued(), vec![("t1".to_owned(), r#"{"n":1}"#.to_owned())]);
+    assert_eq!(outbox.commits.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(store.history("a").unwrap().len(), 2);
+
+    // Not this outbox's: the token is kept, the engine delivers the message itself.
+    let delivered = store
+        .append_events_with_token_and_message(
+            "a",
+            &[],
+            &token("t2"),
+            &message("lambda", "t2", json!({"body": 2})),
+        )
+        .unwrap();
+    assert!(!delivered);
+    assert_eq!(queued().len(), 1);
+
+    // The message cannot be kept: neither are the token nor the events.
+    let error = store
+        .append_events_with_token_and_message(
+            "a",
+            &transition(3, "Next", json!(3)),
+            &token("t3"),
+            &message("queue", "t3", json!({})),
+        )
+        .unwrap_err();
+    assert!(error.to_string().contains("NOT NULL"), "{error}");
+    let pending: Vec<String> = store
+        .pending_tokens("a")
+        .unwrap()
+        .into_iter()
+        .map(|t| t.token)
+        .collect();
+    assert_eq!(pending, ["t1", "t2"]);
+    assert_eq!(store.history("a").unwrap().len(), 2);
+    assert_eq!(queued().len(), 1);
+    assert_eq!(outbox.commits.load(std::sync::atomic::Ordering::SeqCst), 1);
 }
 
 #[test]

@@ -17,7 +17,7 @@ use tokio::sync::{mpsc, watch};
 use crate::clock::{BoxFuture, Clock};
 use crate::error::{Failure, names};
 use crate::history::{EventKind, HistoryEvent, Millis};
-use crate::invoker::ResourceInvoker;
+use crate::invoker::{Invocation, ResourceInvoker};
 use crate::limits;
 use crate::machine::{Field, Kind, Machine, Node, Scope};
 use crate::store::{ExecutionStore, PendingToken};
@@ -381,13 +381,25 @@ impl Ctx {
     }
 
     /// Keeps a callback task's pending token, writing the events waiting in the log with it.
-    fn put_token(&self, token: &PendingToken) -> Result<(), Failure> {
+    /// Stores a token with the events not written yet, and with `message` (the call that hands
+    /// the token out) when there is one to send; whether the store delivered that message.
+    fn put_token(
+        &self,
+        token: &PendingToken,
+        message: Option<&Invocation>,
+    ) -> Result<bool, Failure> {
         let mut log = lock(&self.run.log);
         let events = std::mem::take(&mut log.unsaved);
-        self.shared
-            .store
-            .append_events_with_token(&self.run.id, &events, token)
-            .map_err(|e| Failure::runtime(format!("could not store the task token: {e}")))
+        let store = &self.shared.store;
+        match message {
+            Some(message) => {
+                store.append_events_with_token_and_message(&self.run.id, &events, token, message)
+            }
+            None => store
+                .append_events_with_token(&self.run.id, &events, token)
+                .map(|()| false),
+        }
+        .map_err(|e| Failure::runtime(format!("could not store the task token: {e}")))
     }
 
     /// Records (or replays) an event of the top-level scope.

@@ -228,8 +228,11 @@ impl Ctx {
             shared: &self.shared,
             token: &token,
         };
-        self.put_token(&pending)?;
-        if issued.replayed.is_none() {
+        // A replayed token was handed out before the restart (with it, where the store keeps
+        // the message; else by the invoker, right after it was stored).
+        let first = issued.replayed.is_none();
+        let delivered = self.put_token(&pending, first.then_some(&invocation))?;
+        if first && !delivered {
             self.shared.invoker.invoke(invocation).await?;
         }
         loop {
