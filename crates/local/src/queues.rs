@@ -3,7 +3,8 @@
 //!
 //! A polled task stays in its queue, hidden for the visibility timeout, and is handed out again
 //! (with a higher `pollCount`) if no result comes back in time; a result removes it. Queues live
-//! in the host's SQLite file, so pending tasks survive a restart.
+//! in the host's SQLite file, so pending tasks survive a restart; there they are the store's
+//! outbox (`ocflow_store::Outbox`): a task is queued in the same write as its task token.
 
 use std::sync::Arc;
 use std::time::Duration;
