@@ -183,7 +183,10 @@ impl WorkflowService for LocalHost {
             correlation_id: request.correlation_id,
             parent: None,
         };
-        match self.start(&request.name, Value::Object(request.input), options) {
+        let started = self
+            .launch(&request.name, Value::Object(request.input), options)
+            .await;
+        match started {
             Ok(id) => Ok(id),
             Err(Error::Engine(EngineError::Store(StoreError::AlreadyExists(id)))) => {
                 match request.idempotency_strategy {

@@ -16,6 +16,7 @@ use crate::machine::{self, Machine};
 use crate::run::{Ctx, MAX_HISTORY_EVENTS, Outcome, Run, Shared, TokenMessage, Vars, lock};
 use crate::store::{
     ExecutionEnd, ExecutionRecord, ExecutionReopen, ExecutionStatus, ExecutionStore, MemoryStore,
+    StoreError,
 };
 
 /// A state machine to register: its ASL and, for compiled Conductor workflows, the task map.
@@ -213,6 +214,22 @@ impl Engine {
         let found = find_machine(&self.shared, machine)
             .ok_or_else(|| Error::UnknownMachine(machine.to_owned()))?;
         start_run(&self.shared, found, input, options)
+    }
+
+    /// Starts an execution like [`start`](Self::start), but writes it with its run's first
+    /// events, in one store write instead of two: resolves with its id once that write is done
+    /// (the run then waits at its first task, timer or token, or has ended), or with what
+    /// refused it: an id taken already ([`StoreError::AlreadyExists`](crate::store::StoreError)),
+    /// a store failure. Before then, nothing of it is stored.
+    pub async fn launch(
+        &self,
+        machine: &str,
+        input: Value,
+        options: StartOptions,
+    ) -> Result<String, Error> {
+        let found = find_machine(&self.shared, machine)
+            .ok_or_else(|| Error::UnknownMachine(machine.to_owned()))?;
+        launch_run(&self.shared, found, input, options).await
     }
 
     /// Waits for an execution to end and returns its final record.
@@ -431,6 +448,67 @@ pub(crate) fn start_run(
     input: Value,
     options: StartOptions,
 ) -> Result<String, Error> {
+    let (record, started) = new_execution(shared, &machine, input, options)?;
+    shared
+        .store
+        .create_execution_with_events(&record, std::slice::from_ref(&started))?;
+    let id = record.id;
+    let run = Arc::new(Run::new(
+        id.clone(),
+        machine,
+        record.input,
+        record.start_time,
+        vec![started],
+    ));
+    spawn(shared, run);
+    Ok(id)
+}
+
+/// Starts an execution whose record is written with the run's first write; see
+/// [`Engine::launch`].
+async fn launch_run(
+    shared: &Arc<Shared>,
+    machine: Arc<Machine>,
+    input: Value,
+    options: StartOptions,
+) -> Result<String, Error> {
+    let (record, started) = new_execution(shared, &machine, input, options)?;
+    let id = record.id.clone();
+    let run = Arc::new(Run::new(
+        id.clone(),
+        machine,
+        record.input.clone(),
+        record.start_time,
+        vec![started.clone()],
+    ));
+    let (sender, written) = tokio::sync::oneshot::channel();
+    run.defer_start(record, started, sender);
+    {
+        let mut runs = lock(&shared.runs);
+        // The store refuses a taken id at the first write; one running here is refused now,
+        // before its run is replaced.
+        if runs.contains_key(&id) {
+            return Err(StoreError::AlreadyExists(id).into());
+        }
+        runs.insert(id.clone(), Arc::clone(&run));
+    }
+    spawn_task(shared, run);
+    match written.await {
+        Ok(Ok(())) => Ok(id),
+        Ok(Err(error)) => Err(error.into()),
+        Err(_) => Err(Error::Store(StoreError::Backend(format!(
+            "the engine stopped before execution '{id}' was written"
+        )))),
+    }
+}
+
+/// A new execution's record and first event, after the checks every start makes.
+fn new_execution(
+    shared: &Shared,
+    machine: &Machine,
+    input: Value,
+    options: StartOptions,
+) -> Result<(ExecutionRecord, HistoryEvent), Error> {
     tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
     let size = limits::json_size(&input);
     if size > MAX_PAYLOAD_BYTES {
@@ -438,11 +516,19 @@ pub(crate) fn start_run(
     }
     let id = options.name.unwrap_or_else(new_execution_id);
     let start_time = shared.clock.now();
+    let started = HistoryEvent {
+        id: 1,
+        timestamp: start_time,
+        scope: String::new(),
+        kind: EventKind::ExecutionStarted {
+            input: input.clone(),
+        },
+    };
     let record = ExecutionRecord {
-        id: id.clone(),
+        id,
         machine: machine.name.clone(),
         definition: machine.definition.clone(),
-        input: input.clone(),
+        input,
         status: ExecutionStatus::Running,
         start_time,
         end_time: None,
@@ -452,26 +538,7 @@ pub(crate) fn start_run(
         parent_id: options.parent,
         correlation_id: options.correlation_id,
     };
-    let started = HistoryEvent {
-        id: 1,
-        timestamp: start_time,
-        scope: String::new(),
-        kind: EventKind::ExecutionStarted {
-            input: input.clone(),
-        },
-    };
-    shared
-        .store
-        .create_execution_with_events(&record, std::slice::from_ref(&started))?;
-    let run = Arc::new(Run::new(
-        id.clone(),
-        machine,
-        input,
-        start_time,
-        vec![started],
-    ));
-    spawn(shared, run);
-    Ok(id)
+    Ok((record, started))
 }
 
 /// The machine an execution runs: the registered one if its definition is the stored one, else
@@ -613,6 +680,11 @@ pub(crate) fn resume_run(shared: &Arc<Shared>, execution_id: &str) -> Result<(),
 
 fn spawn(shared: &Arc<Shared>, run: Arc<Run>) {
     lock(&shared.runs).insert(run.id.clone(), run.clone());
+    spawn_task(shared, run);
+}
+
+/// Drives a run that is in the engine's runs already.
+fn spawn_task(shared: &Arc<Shared>, run: Arc<Run>) {
     let ctx = Ctx {
         shared: shared.clone(),
         run: run.clone(),

@@ -121,8 +121,26 @@ pub struct ExecutionReopen {
     pub definition: Option<Arc<Value>>,
 }
 
+/// A callback task's pending token and what is written with it, in one atomic step where the
+/// store can ([`ExecutionStore::issue_token`]).
+#[derive(Debug, Clone, Copy)]
+pub struct TokenIssue<'a> {
+    /// The execution the token belongs to.
+    pub execution_id: &'a str,
+    /// The execution's record, when this write also creates it: a
+    /// [launched](crate::Engine::launch) execution is written with its first events.
+    pub create: Option<&'a ExecutionRecord>,
+    /// History events not written yet (ids continue the existing ones).
+    pub events: &'a [HistoryEvent],
+    /// The token.
+    pub token: &'a PendingToken,
+    /// The message that hands the token out (the `.waitForTaskToken` call), if it is still to
+    /// be sent: a store with an outbox keeps it in the same step.
+    pub message: Option<&'a Invocation>,
+}
+
 /// Errors of a store.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// An execution with this id exists already (execution names are unique).
     #[error("execution '{0}' already exists")]
@@ -170,22 +188,24 @@ pub trait ExecutionStore: Send + Sync {
         }
         self.put_token(token)
     }
-    /// [`append_events_with_token`](Self::append_events_with_token), and in the same atomic
-    /// step the message that hands the token out (`message`, the `.waitForTaskToken` call),
-    /// when the store keeps such messages itself: an outbox, such as a host's worker queues
-    /// kept in the store's own database. Then the token and its message are stored together or
-    /// not at all, and the answer is `true`: the message is delivered. By default, and for a
-    /// message the store has no outbox for, the answer is `false` and the engine delivers the
-    /// message through its invoker once this returns.
-    fn append_events_with_token_and_message(
-        &self,
-        execution_id: &str,
-        events: &[HistoryEvent],
-        token: &PendingToken,
-        message: &Invocation,
-    ) -> Result<bool, StoreError> {
-        let _ = message;
-        self.append_events_with_token(execution_id, events, token)?;
+    /// Keeps a callback task's token with what goes with it ([`TokenIssue`]): the execution
+    /// itself when the token's write creates it, the events not written yet, and the message
+    /// that hands the token out when the store keeps such messages itself (an outbox, such as a
+    /// host's worker queues in the store's own database). A store with transactions writes all
+    /// of it or nothing; a creation of an id taken already is refused. Returns whether the
+    /// store took the message; if not (by default, and for a message it has no outbox for),
+    /// the engine sends it through its invoker once this returns. By default,
+    /// [`create_execution_with_events`](Self::create_execution_with_events) or
+    /// [`append_events`](Self::append_events), then [`put_token`](Self::put_token).
+    fn issue_token(&self, issue: &TokenIssue<'_>) -> Result<bool, StoreError> {
+        match issue.create {
+            Some(record) => self.create_execution_with_events(record, issue.events)?,
+            None if !issue.events.is_empty() => {
+                self.append_events(issue.execution_id, issue.events)?;
+            }
+            None => {}
+        }
+        self.put_token(issue.token)?;
         Ok(false)
     }
     /// Marks an execution as ended. A finished execution never changes again: a second call

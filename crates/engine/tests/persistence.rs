@@ -9,28 +9,61 @@ use std::sync::{Arc, Mutex};
 use ocflow_engine::history::{EventKind, HistoryEvent};
 use ocflow_engine::store::{
     ExecutionEnd, ExecutionRecord, ExecutionReopen, ExecutionStatus, ExecutionStore, MemoryStore,
-    PendingToken, StoreError,
+    PendingToken, StoreError, TokenIssue,
 };
 use ocflow_engine::{Engine, MachineDefinition, StartOptions, VirtualClock};
 use serde_json::{Value, json};
 use support::Script;
 
-/// A memory store that remembers the size of every batch of events written.
+/// A memory store that remembers the size of every batch of events written, and the calls
+/// that create executions or keep tokens.
 #[derive(Default)]
 struct Recording {
     inner: MemoryStore,
     batches: Mutex<Vec<usize>>,
+    writes: Mutex<Vec<String>>,
 }
 
 impl Recording {
     fn batches(&self) -> Vec<usize> {
         self.batches.lock().unwrap().clone()
     }
+
+    fn writes(&self) -> Vec<String> {
+        self.writes.lock().unwrap().clone()
+    }
 }
 
 impl ExecutionStore for Recording {
     fn create_execution(&self, record: &ExecutionRecord) -> Result<(), StoreError> {
         self.inner.create_execution(record)
+    }
+    fn create_execution_with_events(
+        &self,
+        record: &ExecutionRecord,
+        events: &[HistoryEvent],
+    ) -> Result<(), StoreError> {
+        let write = format!("create with {} events", events.len());
+        self.writes.lock().unwrap().push(write);
+        self.create_execution(record)?;
+        self.append_events(&record.id, events)
+    }
+    fn issue_token(&self, issue: &TokenIssue<'_>) -> Result<bool, StoreError> {
+        let creates = if issue.create.is_some() {
+            "create, "
+        } else {
+            ""
+        };
+        let write = format!("token with {creates}{} events", issue.events.len());
+        self.writes.lock().unwrap().push(write);
+        if let Some(record) = issue.create {
+            self.create_execution(record)?;
+        }
+        if !issue.events.is_empty() {
+            self.append_events(issue.execution_id, issue.events)?;
+        }
+        self.put_token(issue.token)?;
+        Ok(false)
     }
     fn append_events(&self, execution_id: &str, events: &[HistoryEvent]) -> Result<(), StoreError> {
         self.batches.lock().unwrap().push(events.len());
@@ -250,4 +283,108 @@ async fn a_callback_token_reaches_the_worker_only_once_written_with_its_task() {
         .unwrap();
     let record = engine.wait(&id).await.unwrap();
     assert_eq!(record.output, Some(json!({"ok": true})));
+}
+
+fn ask_machine() -> Value {
+    json!({
+        "QueryLanguage": "JSONata",
+        "StartAt": "Prepare",
+        "States": {
+            "Prepare": {"Type": "Pass", "Output": {"n": "{% $states.input.n + 1 %}"}, "Next": "Ask"},
+            "Ask": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                "Arguments": {"QueueUrl": "q", "MessageBody": {"n": "{% $states.input.n %}"}},
+                "End": true
+            }
+        }
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_launched_execution_is_written_with_its_first_token_in_one_write() {
+    let store = Arc::new(Recording::default());
+    let script = Script::default();
+    let mut tokens = script.token_calls();
+    let engine = engine(&store, &script);
+    register(&engine, ask_machine());
+    let id = engine
+        .launch("m", json!({"n": 1}), StartOptions::named("ask"))
+        .await
+        .unwrap();
+    // Once launched, it is stored, waiting on its token: all of it in one write.
+    assert_eq!(store.writes(), ["token with create, 6 events"]);
+    let record = engine.describe(&id).unwrap();
+    assert_eq!(record.status, ExecutionStatus::Running);
+    assert_eq!(record.input, json!({"n": 1}));
+    assert_eq!(
+        kinds(&store.history(&id).unwrap()),
+        [
+            "ExecutionStarted",
+            "StateEntered Prepare",
+            "StateExited Prepare",
+            "StateEntered Ask",
+            "TaskScheduled Ask",
+            "TaskTokenIssued Ask"
+        ]
+    );
+    let call = tokens.recv().await.unwrap();
+    assert_eq!(call.arguments["MessageBody"], json!({"n": 2}));
+    // The same name again is refused while it runs, without touching it.
+    let running = engine
+        .launch("m", json!({"n": 7}), StartOptions::named("ask"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&running, ocflow_engine::Error::Store(StoreError::AlreadyExists(n)) if n == "ask"),
+        "{running}"
+    );
+    engine
+        .send_task_success(&call.task_token.unwrap(), json!({"ok": true}))
+        .unwrap();
+    let done = engine.wait(&id).await.unwrap();
+    assert_eq!(done.output, Some(json!({"ok": true})));
+    let history = store.history(&id).unwrap();
+
+    // And after it ended: the store refuses it at the first write, and nothing of the refused
+    // run reaches the ended execution.
+    let ended = engine
+        .launch("m", json!({"n": 7}), StartOptions::named("ask"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&ended, ocflow_engine::Error::Store(StoreError::AlreadyExists(n)) if n == "ask"),
+        "{ended}"
+    );
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    assert_eq!(store.history(&id).unwrap(), history);
+    assert_eq!(engine.describe(&id).unwrap(), done);
+    assert!(store.pending_tokens(&id).unwrap().is_empty());
+    assert!(!engine.is_running_here(&id));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_launched_execution_that_only_computes_is_written_when_it_ends() {
+    let store = Arc::new(Recording::default());
+    let script = Script::default();
+    let engine = engine(&store, &script);
+    register(
+        &engine,
+        json!({
+            "QueryLanguage": "JSONata",
+            "StartAt": "A",
+            "States": {
+                "A": {"Type": "Pass", "Output": {"n": "{% $states.input.n * 2 %}"}, "Next": "B"},
+                "B": {"Type": "Pass", "End": true}
+            }
+        }),
+    );
+    let id = engine
+        .launch("m", json!({"n": 21}), StartOptions::default())
+        .await
+        .unwrap();
+    let record = engine.wait(&id).await.unwrap();
+    assert_eq!(record.status, ExecutionStatus::Succeeded);
+    assert_eq!(record.output, Some(json!({"n": 42})));
+    assert_eq!(store.writes(), ["create with 6 events"]);
 }

@@ -262,6 +262,20 @@ impl LocalHost {
         Ok(self.engine.start(workflow, input, options)?)
     }
 
+    /// Starts `workflow` as [`start`](Self::start) does, but writes the execution with its
+    /// first events in one write ([`Engine::launch`]): returns its id once that write is done.
+    pub async fn launch(
+        &self,
+        workflow: &str,
+        input: Value,
+        options: StartOptions,
+    ) -> Result<String, Error> {
+        if self.retired().contains(workflow) {
+            return Err(ocflow_engine::Error::UnknownMachine(workflow.to_owned()).into());
+        }
+        Ok(self.engine.launch(workflow, input, options).await?)
+    }
+
     /// Runs `workflow` to its end and returns the execution as Conductor shows it.
     pub async fn run(
         &self,

@@ -4,10 +4,10 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use ocflow_engine::Invocation;
 use ocflow_engine::history::HistoryEvent;
 use ocflow_engine::store::{
     ExecutionEnd, ExecutionRecord, ExecutionReopen, ExecutionStore, PendingToken, StoreError,
+    TokenIssue,
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 
@@ -16,7 +16,7 @@ use crate::codec::{
     EventRow, event_from_row, json_column, optional_json_column, payload_json, status_column,
 };
 use crate::commit::GroupWriter;
-use crate::definitions::Definitions;
+use crate::definitions::{Definitions, Pending};
 use crate::outbox::Outbox;
 use crate::{Error, schema};
 
@@ -159,7 +159,7 @@ impl SqliteStore {
     }
 
     /// Writes the messages of issued tokens to `outbox`, in the same transaction as the tokens
-    /// ([`ExecutionStore::append_events_with_token_and_message`]); the outbox's tables must be
+    /// ([`ExecutionStore::issue_token`]); the outbox's tables must be
     /// in this store's file. Set once: a second outbox is refused and handed back.
     pub fn set_outbox(&self, outbox: Arc<dyn Outbox>) -> Result<(), Arc<dyn Outbox>> {
         self.outbox.set(outbox)
@@ -331,9 +331,16 @@ fn token_from_row(row: &Row<'_>) -> rusqlite::Result<PendingToken> {
     })
 }
 
-impl SqliteStore {
-    fn create(&self, record: &ExecutionRecord, events: &[HistoryEvent]) -> Result<(), Error> {
-        let definition = self.definitions.prepare(&record.definition)?;
+/// A new execution's row, encoded before the writer is taken.
+struct NewExecution<'a> {
+    record: &'a ExecutionRecord,
+    definition: Pending,
+    input: String,
+    output: Option<String>,
+}
+
+impl<'a> NewExecution<'a> {
+    fn encode(record: &'a ExecutionRecord, definitions: &Definitions) -> Result<Self, Error> {
         let input = payload_json(&record.input, || {
             format!("input of execution '{}'", record.id)
         })?;
@@ -342,36 +349,56 @@ impl SqliteStore {
             .as_ref()
             .map(|output| payload_json(output, || format!("output of execution '{}'", record.id)))
             .transpose()?;
+        Ok(NewExecution {
+            record,
+            definition: definitions.prepare(&record.definition)?,
+            input,
+            output,
+        })
+    }
+
+    /// Inserts the row (and its definition if not stored yet); its `seq` and definition id.
+    /// A taken id is refused.
+    fn insert(&self, tx: &Connection) -> Result<(i64, i64), Error> {
+        let record = self.record;
+        let definition_id = self.definition.store(tx)?;
+        let seq: Option<i64> = tx
+            .prepare_cached(
+                "INSERT INTO executions (id, machine, definition_id, input, status, start_time, \
+                 end_time, output, error, cause, parent_id, correlation_id) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
+                 ON CONFLICT (id) DO NOTHING RETURNING seq",
+            )?
+            .query_row(
+                params![
+                    record.id,
+                    record.machine,
+                    definition_id,
+                    self.input,
+                    record.status.as_str(),
+                    record.start_time,
+                    record.end_time,
+                    self.output,
+                    record.error,
+                    record.cause,
+                    record.parent_id,
+                    record.correlation_id,
+                ],
+                |row| row.get(0),
+            )
+            .optional()?;
+        let seq = seq.ok_or_else(|| Error::AlreadyExists(record.id.clone()))?;
+        Ok((seq, definition_id))
+    }
+}
+
+impl SqliteStore {
+    fn create(&self, record: &ExecutionRecord, events: &[HistoryEvent]) -> Result<(), Error> {
+        let execution = NewExecution::encode(record, &self.definitions)?;
         let rows = encode_events(&record.id, events)?;
         let definition_id = self.write(|tx| {
-            let definition_id = definition.store(tx)?;
-            let execution: Option<i64> = tx
-                .prepare_cached(
-                    "INSERT INTO executions (id, machine, definition_id, input, status, start_time, \
-                     end_time, output, error, cause, parent_id, correlation_id) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
-                     ON CONFLICT (id) DO NOTHING RETURNING seq",
-                )?
-                .query_row(
-                    params![
-                        record.id,
-                        record.machine,
-                        definition_id,
-                        input,
-                        record.status.as_str(),
-                        record.start_time,
-                        record.end_time,
-                        output,
-                        record.error,
-                        record.cause,
-                        record.parent_id,
-                        record.correlation_id,
-                    ],
-                    |row| row.get(0),
-                )
-                .optional()?;
-            let execution = execution.ok_or_else(|| Error::AlreadyExists(record.id.clone()))?;
-            insert_events(tx, execution, &record.id, &rows, events)?;
+            let (seq, definition_id) = execution.insert(tx)?;
+            insert_events(tx, seq, &record.id, &rows, events)?;
             Ok(definition_id)
         })?;
         self.definitions.remember(&record.definition, definition_id);
@@ -516,25 +543,53 @@ impl SqliteStore {
         execution_id: &str,
         events: &[HistoryEvent],
         token: &PendingToken,
-        message: Option<&Invocation>,
-    ) -> Result<bool, Error> {
+    ) -> Result<(), Error> {
         let rows = encode_events(execution_id, events)?;
-        let outbox = self.outbox.get();
-        let queued = message
-            .zip(outbox)
-            .and_then(|(message, outbox)| outbox.prepare(message));
-        let delivered = queued.is_some();
         self.write(|tx| {
             if !rows.is_empty() {
                 let execution = execution_seq(tx, execution_id)?;
                 insert_events(tx, execution, execution_id, &rows, events)?;
             }
-            put_token(tx, token)?;
+            put_token(tx, token)
+        })
+    }
+
+    fn issue(&self, issue: &TokenIssue<'_>) -> Result<bool, Error> {
+        let created = issue
+            .create
+            .map(|record| NewExecution::encode(record, &self.definitions))
+            .transpose()?;
+        let rows = encode_events(issue.execution_id, issue.events)?;
+        let outbox = self.outbox.get();
+        let queued = issue
+            .message
+            .zip(outbox)
+            .and_then(|(message, outbox)| outbox.prepare(message));
+        let delivered = queued.is_some();
+        let definition_id = self.write(|tx| {
+            let (execution, definition_id) = match &created {
+                Some(created) => {
+                    let (seq, definition_id) = created.insert(tx)?;
+                    (Some(seq), Some(definition_id))
+                }
+                None => (None, None),
+            };
+            if !rows.is_empty() {
+                let execution = match execution {
+                    Some(seq) => seq,
+                    None => execution_seq(tx, issue.execution_id)?,
+                };
+                insert_events(tx, execution, issue.execution_id, &rows, issue.events)?;
+            }
+            put_token(tx, issue.token)?;
             if let Some(queued) = queued {
                 queued(tx)?;
             }
-            Ok(())
+            Ok(definition_id)
         })?;
+        if let (Some(record), Some(id)) = (issue.create, definition_id) {
+            self.definitions.remember(&record.definition, id);
+        }
         if let (true, Some(outbox)) = (delivered, outbox) {
             outbox.committed();
         }
@@ -621,18 +676,11 @@ impl ExecutionStore for SqliteStore {
         events: &[HistoryEvent],
         token: &PendingToken,
     ) -> Result<(), StoreError> {
-        self.append_with_token(execution_id, events, token, None)?;
-        Ok(())
+        Ok(self.append_with_token(execution_id, events, token)?)
     }
 
-    fn append_events_with_token_and_message(
-        &self,
-        execution_id: &str,
-        events: &[HistoryEvent],
-        token: &PendingToken,
-        message: &Invocation,
-    ) -> Result<bool, StoreError> {
-        Ok(self.append_with_token(execution_id, events, token, Some(message))?)
+    fn issue_token(&self, issue: &TokenIssue<'_>) -> Result<bool, StoreError> {
+        Ok(self.issue(issue)?)
     }
 
     fn take_token(&self, token: &str) -> Result<Option<PendingToken>, StoreError> {

@@ -9,7 +9,7 @@ use ocflow_engine::Invocation;
 use ocflow_engine::history::{EventKind, HistoryEvent, Millis};
 use ocflow_engine::store::{
     ExecutionEnd, ExecutionRecord, ExecutionStatus, ExecutionStore, PendingToken, StoreError,
-    contract,
+    TokenIssue, contract,
 };
 use ocflow_store::{Error, ExecutionQuery, MAX_PAYLOAD_BYTES, Outbox, OutboxWrite, SqliteStore};
 use serde_json::{Value, json};
@@ -484,7 +484,6 @@ fn an_outbox_keeps_a_token_and_its_message_together() {
         store.set_outbox(Arc::new(TableOutbox::default())).is_err(),
         "set once"
     );
-    store.create_execution(&record("a", "m", 1)).unwrap();
     let token = |name: &str| PendingToken {
         token: name.into(),
         execution_id: "a".into(),
@@ -513,41 +512,61 @@ fn an_outbox_keeps_a_token_and_its_message_together() {
             .unwrap()
     };
 
-    // Taken: the message is in the outbox with the token and the events.
-    let delivered = store
-        .append_events_with_token_and_message(
-            "a",
-            &transition(1, "Work", json!(1)),
-            &token("t1"),
-            &message("queue", "t1", json!({"body": {"n": 1}})),
-        )
-        .unwrap();
+    let issue = |create: Option<&ExecutionRecord>,
+                 events: &[HistoryEvent],
+                 name: &str,
+                 message: Invocation| {
+        store.issue_token(&TokenIssue {
+            execution_id: "a",
+            create,
+            events,
+            token: &token(name),
+            message: Some(&message),
+        })
+    };
+
+    // Taken, in the write that also creates the execution: the message is in the outbox with
+    // the execution, the events and the token.
+    let created = record("a", "m", 1);
+    let delivered = issue(
+        Some(&created),
+        &transition(1, "Work", json!(1)),
+        "t1",
+        message("queue", "t1", json!({"body": {"n": 1}})),
+    )
+    .unwrap();
     assert!(delivered);
+    assert_eq!(store.execution("a").unwrap(), Some(created.clone()));
     assert_eq!(queued(), vec![("t1".to_owned(), r#"{"n":1}"#.to_owned())]);
     assert_eq!(outbox.commits.load(std::sync::atomic::Ordering::SeqCst), 1);
     assert_eq!(store.history("a").unwrap().len(), 2);
 
     // Not this outbox's: the token is kept, the engine delivers the message itself.
-    let delivered = store
-        .append_events_with_token_and_message(
-            "a",
-            &[],
-            &token("t2"),
-            &message("lambda", "t2", json!({"body": 2})),
-        )
-        .unwrap();
+    let delivered = issue(None, &[], "t2", message("lambda", "t2", json!({"body": 2}))).unwrap();
     assert!(!delivered);
     assert_eq!(queued().len(), 1);
 
+    // A second creation of the same id is refused, and nothing of its write is kept.
+    let again = issue(
+        Some(&created),
+        &transition(3, "Other", json!(3)),
+        "t4",
+        message("queue", "t4", json!({"body": 4})),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&again, StoreError::AlreadyExists(id) if id == "a"),
+        "{again}"
+    );
+
     // The message cannot be kept: neither are the token nor the events.
-    let error = store
-        .append_events_with_token_and_message(
-            "a",
-            &transition(3, "Next", json!(3)),
-            &token("t3"),
-            &message("queue", "t3", json!({})),
-        )
-        .unwrap_err();
+    let error = issue(
+        None,
+        &transition(3, "Next", json!(3)),
+        "t3",
+        message("queue", "t3", json!({})),
+    )
+    .unwrap_err();
     assert!(error.to_string().contains("NOT NULL"), "{error}");
     let pending: Vec<String> = store
         .pending_tokens("a")
@@ -792,6 +811,32 @@ fn removing_an_execution_removes_its_history_and_tokens() {
         .create_execution(&record("o2", "orders", 999))
         .unwrap();
     assert!(store.history("o2").unwrap().is_empty());
+}
+
+#[test]
+fn new_files_have_2_kib_pages_and_older_files_keep_theirs() {
+    let dir = tempfile::tempdir().unwrap();
+    let page_size = |path: &std::path::Path| -> i64 {
+        rusqlite::Connection::open(path)
+            .unwrap()
+            .query_row("PRAGMA page_size", [], |row| row.get(0))
+            .unwrap()
+    };
+    let new = dir.path().join("new.db");
+    SqliteStore::open(&new).unwrap();
+    assert_eq!(page_size(&new), 2048);
+
+    let old = dir.path().join("old.db");
+    rusqlite::Connection::open(&old)
+        .unwrap()
+        .execute_batch("PRAGMA page_size = 4096; CREATE TABLE kept (x);")
+        .unwrap();
+    let store = SqliteStore::open(&old).unwrap();
+    store.create_execution(&record("a", "m", 1)).unwrap();
+    drop(store);
+    assert_eq!(page_size(&old), 4096);
+    let store = SqliteStore::open(&old).unwrap();
+    assert_eq!(store.execution("a").unwrap().unwrap().id, "a");
 }
 
 #[test]

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use ocflow_asl::{JitterStrategy, Retrier};
 use ocflow_jsonata::Bindings;
 use serde_json::{Map, Value, json};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::clock::{BoxFuture, Clock};
 use crate::error::{Failure, names};
@@ -20,7 +20,7 @@ use crate::history::{EventKind, HistoryEvent, Millis};
 use crate::invoker::{Invocation, ResourceInvoker};
 use crate::limits;
 use crate::machine::{Field, Kind, Machine, Node, Scope};
-use crate::store::{ExecutionStore, PendingToken};
+use crate::store::{ExecutionRecord, ExecutionStore, PendingToken, StoreError, TokenIssue};
 use crate::time::format_rfc3339;
 
 mod fanout;
@@ -84,6 +84,25 @@ pub(crate) struct Run {
     pub stop: watch::Sender<Option<String>>,
     pub sync_children: Mutex<Vec<String>>,
     pub task: Mutex<Option<tokio::task::AbortHandle>>,
+    /// Whether the execution's record is in the store yet.
+    start: Mutex<Start>,
+}
+
+/// Whether a run's execution is in the store: [launched](crate::Engine::launch) executions
+/// are written with the run's first write, not before it starts.
+enum Start {
+    Written,
+    /// Waits for the run's first write, which creates it.
+    Pending(Box<PendingStart>),
+    /// The first write could not create it (its id is taken, say): the run must not touch the
+    /// store, where that id may be another execution's.
+    Refused(StoreError),
+}
+
+/// A launched execution's record, and who waits to hear that it is written.
+struct PendingStart {
+    record: ExecutionRecord,
+    written: oneshot::Sender<Result<(), StoreError>>,
 }
 
 struct Log {
@@ -153,8 +172,21 @@ impl Run {
             stop: watch::channel(None).0,
             sync_children: Mutex::new(Vec::new()),
             task: Mutex::new(None),
+            start: Mutex::new(Start::Written),
             id,
         }
+    }
+
+    /// Leaves the execution's record, with its first event `started`, to the run's first
+    /// write; `written` hears how that write went.
+    pub(crate) fn defer_start(
+        &self,
+        record: ExecutionRecord,
+        started: HistoryEvent,
+        written: oneshot::Sender<Result<(), StoreError>>,
+    ) {
+        lock(&self.log).unsaved.push(started);
+        *lock(&self.start) = Start::Pending(Box::new(PendingStart { record, written }));
     }
 }
 
@@ -369,10 +401,11 @@ impl Ctx {
         log.unsaved.push(event);
         if !deferred || log.unsaved.len() >= MAX_UNSAVED {
             let events = std::mem::take(&mut log.unsaved);
-            self.shared
-                .store
-                .append_events(&self.run.id, &events)
-                .map_err(|e| Failure::runtime(format!("could not record history: {e}")))?;
+            self.first_write(|store, create| match create {
+                Some(record) => store.create_execution_with_events(record, &events),
+                None => store.append_events(&self.run.id, &events),
+            })
+            .map_err(|e| Failure::runtime(format!("could not record history: {e}")))?;
         }
         Ok(Recorded {
             timestamp,
@@ -380,9 +413,9 @@ impl Ctx {
         })
     }
 
-    /// Keeps a callback task's pending token, writing the events waiting in the log with it.
-    /// Stores a token with the events not written yet, and with `message` (the call that hands
-    /// the token out) when there is one to send; whether the store delivered that message.
+    /// Keeps a callback task's pending token, writing the events waiting in the log with it,
+    /// and `message` (the call that hands the token out) when there is one to send; whether
+    /// the store delivered that message.
     fn put_token(
         &self,
         token: &PendingToken,
@@ -390,16 +423,48 @@ impl Ctx {
     ) -> Result<bool, Failure> {
         let mut log = lock(&self.run.log);
         let events = std::mem::take(&mut log.unsaved);
-        let store = &self.shared.store;
-        match message {
-            Some(message) => {
-                store.append_events_with_token_and_message(&self.run.id, &events, token, message)
-            }
-            None => store
-                .append_events_with_token(&self.run.id, &events, token)
-                .map(|()| false),
-        }
+        self.first_write(|store, create| {
+            store.issue_token(&TokenIssue {
+                execution_id: &self.run.id,
+                create,
+                events: &events,
+                token,
+                message,
+            })
+        })
         .map_err(|e| Failure::runtime(format!("could not store the task token: {e}")))
+    }
+
+    /// Runs a write of the run's; for a launched execution whose record is not written yet,
+    /// `write` gets that record to create it with. The launcher hears how that went, and once
+    /// a creation was refused every write of the run is.
+    fn first_write<T>(
+        &self,
+        write: impl FnOnce(&dyn ExecutionStore, Option<&ExecutionRecord>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let store = self.shared.store.as_ref();
+        let pending = {
+            let mut start = lock(&self.run.start);
+            match std::mem::replace(&mut *start, Start::Written) {
+                Start::Written => None,
+                Start::Pending(pending) => Some(pending),
+                Start::Refused(error) => {
+                    *start = Start::Refused(error.clone());
+                    return Err(error);
+                }
+            }
+        };
+        let Some(pending) = pending else {
+            return write(store, None);
+        };
+        let written = write(store, Some(&pending.record));
+        if let Err(error) = &written {
+            *lock(&self.run.start) = Start::Refused(error.clone());
+        }
+        let _ = pending
+            .written
+            .send(written.as_ref().map(|_| ()).map_err(Clone::clone));
+        written
     }
 
     /// Records (or replays) an event of the top-level scope.
