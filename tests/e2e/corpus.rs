@@ -570,18 +570,16 @@ async fn jq_result_decisions_pick_the_requested_action() {
     );
     assert_eq!(workflow.tasks[0].output_data["result"], "CREATE");
     assert_eq!(
-        workflow.tasks[1].output_data["evaluationResult"],
-        json!(["CREATE"])
+        workflow.tasks[1].output_data,
+        json!({"caseOutput": ["CREATE"]}),
+        "a DECISION's output, as Conductor's"
     );
     let actions = workflow.tasks[2].output_data["result"]
         .as_array()
         .expect("list");
     assert_eq!(actions.len(), 3);
     assert!(actions.contains(&json!("redeliver")));
-    assert_eq!(
-        workflow.tasks[3].output_data["evaluationResult"],
-        json!(["true"])
-    );
+    assert_eq!(workflow.tasks[3].output_data["caseOutput"], json!(["true"]));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -729,7 +727,7 @@ async fn jq_result_workflow_calls_datausa_when_the_action_is_unknown() {
         reason(&workflow)
     );
     assert_eq!(
-        task(&workflow, "decide_2").output_data["evaluationResult"],
+        task(&workflow, "decide_2").output_data["caseOutput"],
         json!(["false"])
     );
     assert_eq!(task(&workflow, "get_population_data").status, "FAILED");

@@ -59,9 +59,16 @@ async fn order_fulfillment_by_card_retries_the_payment_and_ships() {
     let charge = task(&workflow, "charge");
     assert_eq!(charge.status, "COMPLETED");
     assert_eq!(charge.retry_count, 1);
+    // "card" is no case of the switch: its default branch runs, and the task shows the value
+    // it evaluated, as Conductor's SWITCH does.
+    let route = task(&workflow, "payment_route");
     assert_eq!(
-        task(&workflow, "payment_route").output_data["evaluationResult"],
-        json!(["card"])
+        route.output_data,
+        json!({"evaluationResult": ["card"], "selectedCase": "card"})
+    );
+    assert_eq!(
+        route.input_data,
+        json!({"method": "card", "case": "card", "hasChildren": "true"})
     );
     for reference in ["validate", "reserve", "ship", "notify"] {
         assert_eq!(

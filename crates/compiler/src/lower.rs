@@ -1293,19 +1293,61 @@ impl<'a> Compiler<'a> {
         } else {
             Map::new()
         };
-        // Always recorded (it costs no transition): the execution record shows Conductor's
-        // SWITCH output, `evaluationResult` and `selectedCase`.
+        // Always recorded (it costs no transition): the execution record shows the task as
+        // Conductor does, its input with the `case` it evaluated (and `hasChildren` when that
+        // case has tasks), and its output: SWITCH's `evaluationResult` and `selectedCase`,
+        // DECISION's `caseOutput`.
         let var = Some(self.var_at(&reference, depth));
+        let decision = task.task_type() == TaskType::Decision;
+        let fields: Vec<String> = task
+            .inputs()
+            .keys()
+            .filter_map(|k| {
+                Some(format!(
+                    "{}: ({})",
+                    Value::String(k.clone()),
+                    params.get(k)?
+                ))
+            })
+            .collect();
+        // A case's record: for a case rule, `case` is the case itself; on the default path, the
+        // expression that matched no case, evaluated once for the whole record.
+        let record = |case: &str, case_literal: bool, has_children: bool| -> Value {
+            let mut fields = fields.clone();
+            let case_expr = if case_literal {
+                Value::String(case.to_owned()).to_string()
+            } else {
+                "$selected".to_owned()
+            };
+            fields.push(format!("\"case\": {case_expr}"));
+            if has_children {
+                fields.push("\"hasChildren\": \"true\"".to_owned());
+            }
+            let input = format!("{{{}}}", fields.join(", "));
+            let output = if decision {
+                format!("{{\"caseOutput\": [{case_expr}]}}")
+            } else {
+                format!("{{\"evaluationResult\": [{case_expr}], \"selectedCase\": {case_expr}}}")
+            };
+            if case_literal {
+                let output: Value = serde_json::from_str(&output).unwrap_or(Value::Null);
+                json!({"input": refs::wrap(&input), "output": output})
+            } else {
+                Value::String(refs::wrap(&format!(
+                    "($selected := ({case}); {{\"input\": {input}, \"output\": {output}}})"
+                )))
+            }
+        };
         let mut choice = ocflow_asl::ChoiceState::default();
         for (case, entry) in &cases {
             let condition = format!("{value} = {}", Value::String(case.clone()));
             let mut rule = ChoiceRule::new(&refs::one_line(&condition), entry.clone());
             let mut assign = initial.clone();
             if let Some(var) = &var {
-                assign.insert(
-                    var.clone(),
-                    json!({"output": {"evaluationResult": [case], "selectedCase": case}}),
-                );
+                let has_children = task
+                    .cases()
+                    .any(|(c, tasks)| c == case && !tasks.is_empty());
+                assign.insert(var.clone(), record(case, true, has_children));
             }
             if !assign.is_empty() {
                 rule = rule.with_assign(Value::Object(assign));
@@ -1320,10 +1362,8 @@ impl<'a> Compiler<'a> {
         let mut default_assign = initial;
         if let Some(var) = &var {
             // The default path records the value that matched no case.
-            default_assign.insert(
-                var.clone(),
-                json!({"output": {"evaluationResult": [refs::wrap(&value)], "selectedCase": "defaultCase"}}),
-            );
+            let has_children = !task.default_branch().is_empty();
+            default_assign.insert(var.clone(), record(&value, false, has_children));
         }
         if !default_assign.is_empty() {
             choice

@@ -4,7 +4,7 @@
 //! Conventions (see `ocflow_protocol::task_map`): a state listed in the task map executes one
 //! Conductor task each time it is entered (a DO_WHILE body state gives `ref__<iteration>`); the
 //! task's input is the state's evaluated `Arguments` (`Payload` for `lambda:invoke`); its output
-//! is the variable the state assigns (`{output, status?, reasonForIncompletion?}`) when the map
+//! is the variable the state assigns (`{output, input?, status?, reasonForIncompletion?}`) when the map
 //! names one, else the state's result (`Payload` for `lambda:invoke`). Each retry is a new task,
 //! as in Conductor. A `Fail` with `Workflow.Terminated` carries a TERMINATE task's
 //! `{status, reason, output}` as JSON in its cause.
@@ -323,6 +323,9 @@ pub fn workflow(
                 };
                 let task = &mut tasks[index];
                 if let Some(view) = mapped.variable.as_ref().and_then(|v| assigned.get(v)) {
+                    if let Some(input) = view.get("input") {
+                        task.input_data = as_object(input.clone());
+                    }
                     if let Some(out) = view.get("output") {
                         task.output_data = as_object(out.clone());
                     }

@@ -805,4 +805,49 @@ mod tests {
             .unwrap();
         assert_eq!(polled[0].message.task_token, token);
     }
+
+    #[tokio::test]
+    async fn a_decision_task_shows_its_case_as_conductor_does() {
+        let host = LocalHost::open(LocalOptions::default()).unwrap();
+        let def: WorkflowDef = serde_json::from_value(json!({
+            "name": "decide", "version": 1, "schemaVersion": 2,
+            "tasks": [{
+                "name": "decide", "taskReferenceName": "decide", "type": "DECISION",
+                "caseValueParam": "kind",
+                "inputParameters": {"kind": "${workflow.input.kind}", "note": "fixed"},
+                "decisionCases": {
+                    "a": [{"name": "set_a", "taskReferenceName": "set_a", "type": "SET_VARIABLE",
+                           "inputParameters": {"picked": "a"}}],
+                    "b": []
+                },
+                "defaultCase": []
+            }],
+            "outputParameters": {"picked": "${workflow.variables.picked}"}
+        }))
+        .unwrap();
+        host.register_definition(&def).unwrap();
+        let runs = [
+            (
+                "a",
+                json!({"kind": "a", "note": "fixed", "case": "a", "hasChildren": "true"}),
+            ),
+            ("b", json!({"kind": "b", "note": "fixed", "case": "b"})),
+            ("z", json!({"kind": "z", "note": "fixed", "case": "z"})),
+        ];
+        for (kind, input) in runs {
+            let workflow = host
+                .run("decide", json!({"kind": kind}), StartOptions::default())
+                .await
+                .unwrap();
+            assert_eq!(workflow.status, "COMPLETED", "{workflow:#?}");
+            let decide = workflow
+                .tasks
+                .iter()
+                .find(|t| t.reference_task_name == "decide")
+                .unwrap();
+            assert_eq!(decide.task_type, "DECISION");
+            assert_eq!(decide.input_data, input, "{kind}");
+            assert_eq!(decide.output_data, json!({"caseOutput": [kind]}), "{kind}");
+        }
+    }
 }

@@ -9,7 +9,7 @@
 //! - a state listed here executes one Conductor task each time it is entered (DO_WHILE bodies
 //!   give one task per iteration, named `<ref>__<iteration>` as Conductor does);
 //! - when [`StateTask::variable`] is set, the state assigns that variable and, once the state
-//!   has exited, the variable holds `{"output": ..., "status"?: ..., "reasonForIncompletion"?: ...}`
+//!   has exited, the variable holds `{"output": ..., "input"?: ..., "status"?: ..., "reasonForIncompletion"?: ...}`
 //!   for this task; otherwise the task's output is the state's result (for `lambda:invoke`, its
 //!   `Payload`);
 //! - a task's input is the state's evaluated `Arguments` (for `lambda:invoke`, its `Payload`);
