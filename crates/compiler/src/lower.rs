@@ -752,7 +752,7 @@ impl<'a> Compiler<'a> {
                 self.lambda(task, placeholders::HTTP_TASK_FUNCTION, payload)
             }
             TaskType::Inline | TaskType::Lambda => {
-                let mut input = task.inputs().clone();
+                let input = task.inputs().clone();
                 let evaluator = input
                     .get("evaluatorType")
                     .and_then(Value::as_str)
@@ -792,17 +792,18 @@ impl<'a> Compiler<'a> {
                         shape_output: false,
                     });
                 }
-                input.remove("evaluatorType");
-                input.remove("expression");
-                input.remove("scriptExpression");
+                // `$` is the whole task input, evaluatorType and expression included, as in
+                // Conductor.
                 let data = self.param_template(&Value::Object(input), look, &input_pointer);
                 let script = refs::escape_literal(&Value::String(script));
                 self.script(task, ScriptKind::Javascript, script, data)
             }
             TaskType::JsonJqTransform => {
-                let mut input = task.inputs().clone();
+                // The filter reads the whole task input, queryExpression included, as in
+                // Conductor.
+                let input = task.inputs().clone();
                 let Some(query) = input
-                    .remove("queryExpression")
+                    .get("queryExpression")
                     .and_then(|v| v.as_str().map(str::to_owned))
                 else {
                     self.errors.push(CompileError::invalid(

@@ -413,7 +413,11 @@ fn jq_transform_and_lambda_call_the_script_function() {
     let jq = task(&c, "jq").arguments.as_ref().unwrap();
     assert_eq!(jq["Payload"]["kind"], "jq");
     assert_eq!(jq["Payload"]["expression"], ".a + 1");
-    assert_eq!(jq["Payload"]["input"], json!({"a": 1}));
+    // The filter reads the whole task input, as Conductor's JSON_JQ_TRANSFORM does.
+    assert_eq!(
+        jq["Payload"]["input"],
+        json!({"queryExpression": ".a + 1", "a": 1})
+    );
     let l = task(&c, "l").arguments.as_ref().unwrap();
     assert_eq!(l["Payload"]["kind"], "javascript");
 }

@@ -104,7 +104,9 @@ fn payload_of_lambda(resource: &str, value: &Value) -> Value {
 }
 
 /// A task's input as Conductor shows it: a worker (or external) task message's `inputData`
-/// rather than the SQS envelope around it, a Lambda's `Payload`, else the evaluated arguments.
+/// rather than the SQS envelope around it; a script's (INLINE, JSON_JQ_TRANSFORM) task input
+/// rather than the script request around it; a Lambda's `Payload`; else the evaluated
+/// arguments.
 fn task_input(resource: &str, arguments: &Value) -> Value {
     if resource == SQS_SEND_WAIT_TOKEN {
         let body = match arguments.get("MessageBody") {
@@ -116,7 +118,13 @@ fn task_input(resource: &str, arguments: &Value) -> Value {
             return input.clone();
         }
     }
-    payload_of_lambda(resource, arguments)
+    let payload = payload_of_lambda(resource, arguments);
+    let is_script = matches!(payload["kind"].as_str(), Some("javascript" | "jq"))
+        && payload.get("expression").is_some();
+    match payload.get("input") {
+        Some(input) if is_script => input.clone(),
+        _ => payload,
+    }
 }
 
 fn as_object(value: Value) -> Value {
@@ -340,7 +348,12 @@ pub fn workflow(
                     }
                 } else if task.status == "IN_PROGRESS" {
                     task.status = "COMPLETED".into();
-                    if !resources.contains_key(&key) {
+                    // A state without a resource outputs what the task computed (an INLINE
+                    // evaluated in place, say); SET_VARIABLE and NOOP output nothing in
+                    // Conductor, though as a workflow's last state theirs is its output.
+                    let outputs_nothing =
+                        matches!(mapped.task_type.as_str(), "SET_VARIABLE" | "NOOP");
+                    if !resources.contains_key(&key) && !outputs_nothing {
                         task.output_data = as_object(output.clone());
                     }
                 }

@@ -850,4 +850,67 @@ mod tests {
             assert_eq!(decide.output_data, json!({"caseOutput": [kind]}), "{kind}");
         }
     }
+
+    #[tokio::test]
+    async fn a_last_set_variable_or_noop_outputs_nothing_as_in_conductor() {
+        let host = LocalHost::open(LocalOptions::default()).unwrap();
+        for last in ["SET_VARIABLE", "NOOP"] {
+            let def: WorkflowDef = serde_json::from_value(json!({
+                "name": format!("last_{last}"), "version": 1, "schemaVersion": 2,
+                "tasks": [
+                    {"name": "calc", "taskReferenceName": "calc", "type": "INLINE",
+                     "inputParameters": {"evaluatorType": "javascript", "expression": "1 + 2"}},
+                    {"name": "last", "taskReferenceName": "last", "type": last,
+                     "inputParameters": {"x": "${calc.output.result}"}}
+                ],
+                "outputParameters": {"r": "${calc.output.result}"}
+            }))
+            .unwrap();
+            host.register_definition(&def).unwrap();
+            let workflow = host
+                .run(&def.name, json!({}), StartOptions::default())
+                .await
+                .unwrap();
+            assert_eq!(workflow.status, "COMPLETED", "{workflow:#?}");
+            assert_eq!(workflow.output, json!({"r": 3}));
+            assert_eq!(workflow.tasks[0].output_data, json!({"result": 3}));
+            assert_eq!(
+                workflow.tasks[0].input_data,
+                json!({"evaluatorType": "javascript", "expression": "1 + 2"}),
+                "an INLINE task's input is its inputParameters, not the script request"
+            );
+            assert_eq!(workflow.tasks[1].task_type, last);
+            assert_eq!(workflow.tasks[1].output_data, json!({}), "{last}");
+        }
+    }
+
+    #[tokio::test]
+    async fn scripts_read_the_whole_task_input_as_in_conductor() {
+        let host = LocalHost::open(LocalOptions::default()).unwrap();
+        let def: WorkflowDef = serde_json::from_value(json!({
+            "name": "whole_input", "version": 1, "schemaVersion": 2,
+            "tasks": [
+                {"name": "jq", "taskReferenceName": "jq", "type": "JSON_JQ_TRANSFORM",
+                 "inputParameters": {"queryExpression": "keys", "a": 1}},
+                {"name": "js", "taskReferenceName": "js", "type": "INLINE",
+                 "inputParameters": {"evaluatorType": "graaljs",
+                                     "expression": "Object.keys($).sort().join(',')", "a": 1}}
+            ],
+            "outputParameters": {"jq": "${jq.output.result}", "js": "${js.output.result}"}
+        }))
+        .unwrap();
+        host.register_definition(&def).unwrap();
+        let workflow = host
+            .run("whole_input", json!({}), StartOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(
+            workflow.output,
+            json!({"jq": ["a", "queryExpression"], "js": "a,evaluatorType,expression"})
+        );
+        assert_eq!(
+            workflow.tasks[0].input_data,
+            json!({"queryExpression": "keys", "a": 1})
+        );
+    }
 }
