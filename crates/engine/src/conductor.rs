@@ -13,7 +13,7 @@ use std::collections::{HashMap, HashSet};
 
 use ocflow_protocol::errors::WORKFLOW_TERMINATED;
 use ocflow_protocol::placeholders::SQS_SEND_WAIT_TOKEN;
-use ocflow_protocol::task_map::TaskMap;
+use ocflow_protocol::task_map::{JoinTask, TaskMap};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
@@ -153,6 +153,8 @@ pub fn workflow(
     // shows as a new attempt of its task (Conductor's retry) with the retry count going on.
     let mut unexited: HashSet<(String, String)> = HashSet::new();
     let mut redriven: HashMap<(String, String), u32> = HashMap::new();
+    // Forks not exited yet: the fork task's index, its JOIN, whether it is in a loop.
+    let mut open_forks: HashMap<(String, String), (usize, &JoinTask, bool)> = HashMap::new();
     let mut retry_base: HashMap<(String, String), u32> = HashMap::new();
     let mut ended_at: Millis = 0;
     for event in history {
@@ -269,6 +271,10 @@ pub fn workflow(
                 if let (Some(variable), "DO_WHILE") = (&mapped.variable, task.task_type.as_str()) {
                     loop_outputs.insert((event.scope.clone(), variable.clone()), tasks.len());
                 }
+                if let Some(join) = &mapped.join {
+                    let looped = !mapped.loops.is_empty();
+                    open_forks.insert(key.clone(), (tasks.len(), join, looped));
+                }
                 open.insert(key, tasks.len());
                 tasks.push(task);
             }
@@ -360,6 +366,7 @@ pub fn workflow(
                 if task.end_time == 0 {
                     task.end_time = event.timestamp;
                 }
+                open_forks.remove(&key);
                 if let Some(join) = &mapped.join {
                     // Conductor's FORK outputs nothing; its JOIN holds the joined outputs.
                     task.output_data = json!({});
@@ -431,6 +438,36 @@ pub fn workflow(
             .unwrap_or_else(|| json!({}));
     }
     if record.status.is_final() {
+        // A fork whose branches did not all end: Conductor's FORK completes as it schedules
+        // them, and its JOIN, still waiting when the workflow ended, is canceled with the rest.
+        let mut unjoined: Vec<(usize, &JoinTask, bool)> = open_forks.into_values().collect();
+        unjoined.sort_by_key(|(index, ..)| *index);
+        for (index, join, looped) in unjoined {
+            let fork = &mut tasks[index];
+            fork.status = "COMPLETED".into();
+            fork.end_time = fork.start_time;
+            let iteration = fork.iteration;
+            let seq = u32::try_from(tasks.len() + 1).unwrap_or(u32::MAX);
+            let fork = &tasks[index];
+            tasks.push(Task {
+                task_type: "JOIN".into(),
+                reference_task_name: if looped {
+                    format!("{}__{}", join.reference_task_name, iteration.max(1))
+                } else {
+                    join.reference_task_name.clone()
+                },
+                task_def_name: join.task_name.clone(),
+                status: "IN_PROGRESS".into(),
+                input_data: json!({}),
+                output_data: json!({}),
+                reason_for_incompletion: None,
+                seq,
+                task_id: format!("{}-{seq}", record.id),
+                end_time: 0,
+                callback_token: None,
+                ..fork.clone()
+            });
+        }
         for task in &mut tasks {
             if task.status == "IN_PROGRESS" && task.task_type == "TERMINATE" {
                 // The Succeed/Fail state of a TERMINATE task ends the run: its work is done.

@@ -913,4 +913,41 @@ mod tests {
             json!({"queryExpression": "keys", "a": 1})
         );
     }
+
+    #[tokio::test]
+    async fn a_failed_branch_leaves_the_fork_completed_and_its_join_canceled() {
+        let host = LocalHost::open(LocalOptions::default()).unwrap();
+        let def: WorkflowDef = serde_json::from_value(json!({
+            "name": "fork_fails", "version": 1, "schemaVersion": 2,
+            "tasks": [
+                {"name": "fork", "taskReferenceName": "fork", "type": "FORK_JOIN", "forkTasks": [
+                    [{"name": "ok", "taskReferenceName": "ok", "type": "INLINE",
+                      "inputParameters": {"evaluatorType": "javascript", "expression": "1"}}],
+                    [{"name": "bad", "taskReferenceName": "bad", "type": "INLINE",
+                      "inputParameters": {"evaluatorType": "javascript",
+                                          "expression": "(function () { throw new Error('boom'); })()"}}]
+                ]},
+                {"name": "join", "taskReferenceName": "join", "type": "JOIN", "joinOn": ["ok", "bad"]}
+            ]
+        }))
+        .unwrap();
+        host.register_definition(&def).unwrap();
+        let workflow = host
+            .run("fork_fails", json!({}), StartOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(workflow.status, "FAILED");
+        let status = |reference: &str| {
+            let task = workflow
+                .tasks
+                .iter()
+                .find(|t| t.reference_task_name == reference)
+                .unwrap_or_else(|| panic!("no task {reference}: {:#?}", workflow.tasks));
+            (task.task_type.as_str(), task.status.as_str())
+        };
+        assert_eq!(status("fork"), ("FORK_JOIN", "COMPLETED"));
+        assert_eq!(status("ok"), ("INLINE", "COMPLETED"));
+        assert_eq!(status("bad"), ("INLINE", "FAILED"));
+        assert_eq!(status("join"), ("JOIN", "CANCELED"));
+    }
 }
