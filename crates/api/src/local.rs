@@ -54,6 +54,7 @@ fn rerun_error(e: Error) -> ApiError {
         Error::Engine(EngineError::StillRunning(_)) => {
             ApiError::conflict("Workflow is still running.  status=RUNNING")
         }
+        Error::NotRestartable(_) => ApiError::conflict(e.to_string()),
         other => other.into(),
     }
 }

@@ -201,3 +201,38 @@ async fn restart_runs_an_ended_workflow_from_the_beginning() {
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_completed_workflow_that_is_not_restartable_is_refused() {
+    let mut def = crate::test_support::media(1);
+    def["restartable"] = json!(false);
+    let api = Api::with_workflow(def).await;
+    let id = start(&api).await;
+    api.answer("COMPLETED", json!({"size": 1})).await;
+    assert_eq!(api.ended(&id).await["status"], "COMPLETED");
+    let (status, body) = api
+        .call(Method::POST, &format!("/api/workflow/{id}/restart"), None)
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(
+        error_message(&body),
+        format!("Workflow: {id} is non-restartable")
+    );
+    assert_eq!(api.workflow(&id).await["status"], "COMPLETED");
+
+    // The flag is about completed workflows: a terminated one restarts.
+    let other = start(&api).await;
+    let (status, _) = api
+        .call(Method::DELETE, &format!("/api/workflow/{other}"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(api.ended(&other).await["status"], "TERMINATED");
+    let (status, body) = api
+        .call(
+            Method::POST,
+            &format!("/api/workflow/{other}/restart"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+}

@@ -106,6 +106,9 @@ pub enum Error {
     /// A worker's result cannot be sent.
     #[error(transparent)]
     Result(#[from] ocflow_control::worker::Error),
+    /// A completed workflow whose definition says `"restartable": false` cannot be restarted.
+    #[error("Workflow: {0} is non-restartable")]
+    NotRestartable(String),
 }
 
 /// How the embedded host is set up.
@@ -299,7 +302,17 @@ impl LocalHost {
     /// Conductor's restart: an ended workflow runs again from the beginning with its input,
     /// under the same id ([`Engine::restart`]); with `use_latest_definition`, on the latest
     /// registered version of its definition.
+    /// A COMPLETED workflow whose definition (the latest one with `use_latest_definition`)
+    /// says `"restartable": false` is refused ([`Error::NotRestartable`]), as in Conductor.
     pub fn restart(&self, execution_id: &str, use_latest_definition: bool) -> Result<(), Error> {
+        let workflow = self.workflow(execution_id)?;
+        if workflow.status == "COMPLETED" {
+            let version = (!use_latest_definition).then_some(i64::from(workflow.workflow_version));
+            let def = self.catalog.workflow(&workflow.workflow_name, version)?;
+            if def.is_some_and(|def| !def.restartable()) {
+                return Err(Error::NotRestartable(execution_id.to_owned()));
+            }
+        }
         Ok(self.engine.restart(execution_id, use_latest_definition)?)
     }
 
