@@ -127,6 +127,25 @@ fn task_input(resource: &str, arguments: &Value) -> Value {
     }
 }
 
+fn is_empty(value: &Value) -> bool {
+    value.as_object().is_none_or(Map::is_empty)
+}
+
+/// A TERMINATE task's input as Conductor shows it, from what it ended the workflow with.
+fn terminate_input(terminate: &Map<String, Value>) -> Value {
+    let mut input = Map::new();
+    for (from, to) in [
+        ("status", "terminationStatus"),
+        ("reason", "terminationReason"),
+        ("output", "workflowOutput"),
+    ] {
+        if let Some(value) = terminate.get(from).filter(|v| !v.is_null()) {
+            input.insert(to.to_owned(), value.clone());
+        }
+    }
+    Value::Object(input)
+}
+
 fn as_object(value: Value) -> Value {
     match value {
         Value::Object(_) => value,
@@ -417,12 +436,16 @@ pub fn workflow(
         ),
         ExecutionStatus::Aborted => ("TERMINATED", json!({}), record.cause.clone()),
     };
-    if record.error.as_deref() == Some(WORKFLOW_TERMINATED) {
-        let terminate: Map<String, Value> = record
-            .cause
-            .as_deref()
-            .and_then(|c| serde_json::from_str(c).ok())
-            .unwrap_or_default();
+    // What a TERMINATE task ended the workflow with: `{status, reason?, output?}`.
+    let terminate: Option<Map<String, Value>> =
+        (record.error.as_deref() == Some(WORKFLOW_TERMINATED)).then(|| {
+            record
+                .cause
+                .as_deref()
+                .and_then(|c| serde_json::from_str(c).ok())
+                .unwrap_or_default()
+        });
+    if let Some(terminate) = &terminate {
         status = match terminate.get("status").and_then(Value::as_str) {
             Some("COMPLETED") => "COMPLETED",
             Some("FAILED") => "FAILED",
@@ -473,6 +496,20 @@ pub fn workflow(
                 // The Succeed/Fail state of a TERMINATE task ends the run: its work is done.
                 task.status = "COMPLETED".into();
                 task.end_time = record.end_time.unwrap_or_default();
+                if let Some(terminate) = &terminate {
+                    if is_empty(&task.input_data) {
+                        task.input_data = terminate_input(terminate);
+                    }
+                    if is_empty(&task.output_data) {
+                        // Conductor's TERMINATE outputs the workflow output it was given.
+                        let output = terminate.get("output").cloned().unwrap_or(Value::Null);
+                        task.output_data = match output {
+                            Value::Object(_) => output,
+                            Value::Null => json!({}),
+                            other => json!({ "output": other }),
+                        };
+                    }
+                }
             } else if task.status == "IN_PROGRESS" || task.status == "SCHEDULED" {
                 task.status = "CANCELED".into();
                 task.end_time = record.end_time.unwrap_or_default();

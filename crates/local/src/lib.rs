@@ -963,4 +963,37 @@ mod tests {
         assert_eq!(status("bad"), ("INLINE", "FAILED"));
         assert_eq!(status("join"), ("JOIN", "CANCELED"));
     }
+
+    #[tokio::test]
+    async fn a_terminate_task_shows_its_input_and_the_output_it_ended_with() {
+        let host = LocalHost::open(LocalOptions::default()).unwrap();
+        let def: WorkflowDef = serde_json::from_value(json!({
+            "name": "ends_early", "version": 1, "schemaVersion": 2,
+            "tasks": [
+                {"name": "stop", "taskReferenceName": "stop", "type": "TERMINATE",
+                 "inputParameters": {"terminationStatus": "FAILED",
+                                     "terminationReason": "no luck",
+                                     "workflowOutput": {"n": "${workflow.input.n}"}}},
+                {"name": "never", "taskReferenceName": "never", "type": "INLINE",
+                 "inputParameters": {"evaluatorType": "javascript", "expression": "1"}}
+            ]
+        }))
+        .unwrap();
+        host.register_definition(&def).unwrap();
+        let workflow = host
+            .run("ends_early", json!({"n": 7}), StartOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(workflow.status, "FAILED");
+        assert_eq!(workflow.reason_for_incompletion.as_deref(), Some("no luck"));
+        assert_eq!(workflow.tasks.len(), 1, "{:#?}", workflow.tasks);
+        let stop = &workflow.tasks[0];
+        assert_eq!(stop.status, "COMPLETED");
+        assert_eq!(
+            stop.input_data,
+            json!({"terminationStatus": "FAILED", "terminationReason": "no luck",
+                   "workflowOutput": {"n": 7}})
+        );
+        assert_eq!(stop.output_data, json!({"n": 7}));
+    }
 }
