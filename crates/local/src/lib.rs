@@ -996,4 +996,45 @@ mod tests {
         );
         assert_eq!(stop.output_data, json!({"n": 7}));
     }
+
+    #[tokio::test]
+    async fn an_answer_that_comes_while_its_execution_resumes_waits_for_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("host.db");
+        let (id, task_id) = {
+            let host = serving(Some(db.clone()));
+            host.register_definition(&media()).unwrap();
+            let id = host
+                .start("media", json!({"file": "c.mp4"}), StartOptions::default())
+                .unwrap();
+            let polled = host
+                .poll_tasks("encode", 1, Some("w-1"), Duration::from_secs(5))
+                .await
+                .unwrap();
+            (id, polled[0].message.task_id.clone())
+        };
+        // Restarted: the run is resumed here, but (on this one-thread runtime) it has not yet
+        // run back to its wait when the worker's answer comes.
+        let host = serving(Some(db));
+        assert_eq!(
+            host.engine().resume_all().unwrap().resumed,
+            std::slice::from_ref(&id)
+        );
+        assert!(host.engine().is_running_here(&id));
+        let done: TaskResult =
+            serde_json::from_value(json!({"status": "COMPLETED", "outputData": {"size": 9}}))
+                .unwrap();
+        assert!(
+            matches!(
+                host.update_task(&task_id, &done),
+                Err(Error::Engine(ocflow_engine::Error::NotRunning(_)))
+            ),
+            "not waiting yet"
+        );
+        host.answer_task(&task_id, &done).await.unwrap();
+        host.engine().wait(&id).await.unwrap();
+        let workflow = host.workflow(&id).unwrap();
+        assert_eq!(workflow.status, "COMPLETED");
+        assert_eq!(workflow.output["size"], 9);
+    }
 }
