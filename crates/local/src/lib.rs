@@ -959,7 +959,8 @@ mod tests {
             (task.task_type.as_str(), task.status.as_str())
         };
         assert_eq!(status("fork"), ("FORK_JOIN", "COMPLETED"));
-        assert_eq!(status("ok"), ("INLINE", "COMPLETED"));
+        // The other branch completed, or was canceled if the failure came first.
+        assert!(matches!(status("ok"), ("INLINE", "COMPLETED" | "CANCELED")));
         assert_eq!(status("bad"), ("INLINE", "FAILED"));
         assert_eq!(status("join"), ("JOIN", "CANCELED"));
     }
