@@ -35,7 +35,7 @@ struct Memory {
 }
 
 /// A definition to store with a write: known already, or its text to look up or insert.
-pub(crate) enum Pending {
+pub(crate) enum DefinitionWrite {
     Known(i64),
     Text(String),
 }
@@ -47,12 +47,15 @@ impl Definitions {
 
     /// What a write must do for `definition`: nothing if it is stored already, else store its
     /// text (serialised here, before the writer is taken).
-    pub(crate) fn prepare(&self, definition: &Arc<Value>) -> Result<Pending, Error> {
+    pub(crate) fn prepare(&self, definition: &Arc<Value>) -> Result<DefinitionWrite, Error> {
         let address = Arc::as_ptr(definition) as usize;
         if let Some((_, id)) = self.memory().by_address.get(&address) {
-            return Ok(Pending::Known(*id));
+            return Ok(DefinitionWrite::Known(*id));
         }
-        Ok(Pending::Text(json(&**definition, "execution definition")?))
+        Ok(DefinitionWrite::Text(json(
+            &**definition,
+            "execution definition",
+        )?))
     }
 
     /// Remembers that `definition` is stored as `id`, once the write that stored it committed.
@@ -88,12 +91,12 @@ impl Definitions {
     }
 }
 
-impl Pending {
+impl DefinitionWrite {
     /// The definition's id, storing its text first if no stored definition has the same.
     pub(crate) fn store(&self, tx: &Connection) -> Result<i64, Error> {
         let text = match self {
-            Pending::Known(id) => return Ok(*id),
-            Pending::Text(text) => text,
+            DefinitionWrite::Known(id) => return Ok(*id),
+            DefinitionWrite::Text(text) => text,
         };
         let found: Option<i64> = tx
             .prepare_cached("SELECT id FROM definitions WHERE body = ?1")?

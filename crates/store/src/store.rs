@@ -16,7 +16,7 @@ use crate::codec::{
     EventRow, event_from_row, json_column, optional_json_column, payload_json, status_column,
 };
 use crate::commit::GroupWriter;
-use crate::definitions::{Definitions, Pending};
+use crate::definitions::{DefinitionWrite, Definitions};
 use crate::outbox::Outbox;
 use crate::{Error, schema};
 
@@ -334,7 +334,7 @@ fn token_from_row(row: &Row<'_>) -> rusqlite::Result<PendingToken> {
 /// A new execution's row, encoded before the writer is taken.
 struct NewExecution<'a> {
     record: &'a ExecutionRecord,
-    definition: Pending,
+    definition: DefinitionWrite,
     input: String,
     output: Option<String>,
 }

@@ -401,7 +401,7 @@ impl Ctx {
         log.unsaved.push(event);
         if !deferred || log.unsaved.len() >= MAX_UNSAVED {
             let events = std::mem::take(&mut log.unsaved);
-            self.first_write(|store, create| match create {
+            self.store_write(|store, create| match create {
                 Some(record) => store.create_execution_with_events(record, &events),
                 None => store.append_events(&self.run.id, &events),
             })
@@ -423,7 +423,7 @@ impl Ctx {
     ) -> Result<bool, Failure> {
         let mut log = lock(&self.run.log);
         let events = std::mem::take(&mut log.unsaved);
-        self.first_write(|store, create| {
+        self.store_write(|store, create| {
             store.issue_token(&TokenIssue {
                 execution_id: &self.run.id,
                 create,
@@ -435,10 +435,12 @@ impl Ctx {
         .map_err(|e| Failure::runtime(format!("could not store the task token: {e}")))
     }
 
-    /// Runs a write of the run's; for a launched execution whose record is not written yet,
+    /// Runs one of the run's writes; for a launched execution whose record is not written yet,
     /// `write` gets that record to create it with. The launcher hears how that went, and once
-    /// a creation was refused every write of the run is.
-    fn first_write<T>(
+    /// a creation was refused every write of the run is. Callers hold the run's log, so its
+    /// writes go one at a time: none finds the record written before the write creating it
+    /// has returned.
+    fn store_write<T>(
         &self,
         write: impl FnOnce(&dyn ExecutionStore, Option<&ExecutionRecord>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
