@@ -460,37 +460,37 @@ pub fn workflow(
             .cloned()
             .unwrap_or_else(|| json!({}));
     }
+    // A fork whose branches have not all ended: Conductor's FORK completes as it schedules
+    // them, and its JOIN waits (canceled with the rest if the workflow has ended).
+    let mut unjoined: Vec<(usize, &JoinTask, bool)> = open_forks.into_values().collect();
+    unjoined.sort_by_key(|(index, ..)| *index);
+    for (index, join, looped) in unjoined {
+        let fork = &mut tasks[index];
+        fork.status = "COMPLETED".into();
+        fork.end_time = fork.start_time;
+        let iteration = fork.iteration;
+        let seq = u32::try_from(tasks.len() + 1).unwrap_or(u32::MAX);
+        let fork = &tasks[index];
+        tasks.push(Task {
+            task_type: "JOIN".into(),
+            reference_task_name: if looped {
+                format!("{}__{}", join.reference_task_name, iteration.max(1))
+            } else {
+                join.reference_task_name.clone()
+            },
+            task_def_name: join.task_name.clone(),
+            status: "IN_PROGRESS".into(),
+            input_data: json!({}),
+            output_data: json!({}),
+            reason_for_incompletion: None,
+            seq,
+            task_id: format!("{}-{seq}", record.id),
+            end_time: 0,
+            callback_token: None,
+            ..fork.clone()
+        });
+    }
     if record.status.is_final() {
-        // A fork whose branches did not all end: Conductor's FORK completes as it schedules
-        // them, and its JOIN, still waiting when the workflow ended, is canceled with the rest.
-        let mut unjoined: Vec<(usize, &JoinTask, bool)> = open_forks.into_values().collect();
-        unjoined.sort_by_key(|(index, ..)| *index);
-        for (index, join, looped) in unjoined {
-            let fork = &mut tasks[index];
-            fork.status = "COMPLETED".into();
-            fork.end_time = fork.start_time;
-            let iteration = fork.iteration;
-            let seq = u32::try_from(tasks.len() + 1).unwrap_or(u32::MAX);
-            let fork = &tasks[index];
-            tasks.push(Task {
-                task_type: "JOIN".into(),
-                reference_task_name: if looped {
-                    format!("{}__{}", join.reference_task_name, iteration.max(1))
-                } else {
-                    join.reference_task_name.clone()
-                },
-                task_def_name: join.task_name.clone(),
-                status: "IN_PROGRESS".into(),
-                input_data: json!({}),
-                output_data: json!({}),
-                reason_for_incompletion: None,
-                seq,
-                task_id: format!("{}-{seq}", record.id),
-                end_time: 0,
-                callback_token: None,
-                ..fork.clone()
-            });
-        }
         for task in &mut tasks {
             if task.status == "IN_PROGRESS" && task.task_type == "TERMINATE" {
                 // The Succeed/Fail state of a TERMINATE task ends the run: its work is done.

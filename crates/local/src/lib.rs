@@ -1038,4 +1038,73 @@ mod tests {
         assert_eq!(workflow.status, "COMPLETED");
         assert_eq!(workflow.output["size"], 9);
     }
+
+    #[tokio::test]
+    async fn a_running_fork_shows_its_fork_completed_and_its_join_waiting() {
+        let host = serving(None);
+        let def: WorkflowDef = serde_json::from_value(json!({
+            "name": "fork_waits", "version": 1, "schemaVersion": 2,
+            "tasks": [
+                {"name": "fork", "taskReferenceName": "fork", "type": "FORK_JOIN", "forkTasks": [
+                    [{"name": "left", "taskReferenceName": "l", "type": "SIMPLE"}],
+                    [{"name": "right", "taskReferenceName": "r", "type": "SIMPLE"}]
+                ]},
+                {"name": "join", "taskReferenceName": "join", "type": "JOIN", "joinOn": ["l", "r"]}
+            ]
+        }))
+        .unwrap();
+        host.register_definition(&def).unwrap();
+        let id = host
+            .start("fork_waits", json!({}), StartOptions::default())
+            .unwrap();
+        let mut polled = Vec::new();
+        for task_type in ["left", "right"] {
+            let tasks = host
+                .poll_tasks(task_type, 1, None, Duration::from_secs(5))
+                .await
+                .unwrap();
+            polled.push(tasks[0].message.task_id.clone());
+        }
+        let view = |workflow: &Workflow| -> Vec<(String, String, String)> {
+            workflow
+                .tasks
+                .iter()
+                .map(|t| {
+                    let row = (&t.reference_task_name, &t.task_type, &t.status);
+                    (row.0.clone(), row.1.clone(), row.2.clone())
+                })
+                .collect()
+        };
+        let row = |r: &str, t: &str, s: &str| (r.to_owned(), t.to_owned(), s.to_owned());
+        let running = host.workflow(&id).unwrap();
+        let mut rows = view(&running);
+        rows[1..3].sort();
+        assert_eq!(
+            rows,
+            [
+                row("fork", "FORK_JOIN", "COMPLETED"),
+                row("l", "left", "IN_PROGRESS"),
+                row("r", "right", "IN_PROGRESS"),
+                row("join", "JOIN", "IN_PROGRESS"),
+            ]
+        );
+        let done: TaskResult = serde_json::from_value(json!({"status": "COMPLETED"})).unwrap();
+        for task_id in &polled {
+            host.update_task(task_id, &done).unwrap();
+        }
+        host.engine().wait(&id).await.unwrap();
+        let ended = host.workflow(&id).unwrap();
+        assert_eq!(ended.status, "COMPLETED");
+        let mut rows = view(&ended);
+        rows[1..3].sort();
+        assert_eq!(
+            rows,
+            [
+                row("fork", "FORK_JOIN", "COMPLETED"),
+                row("l", "left", "COMPLETED"),
+                row("r", "right", "COMPLETED"),
+                row("join", "JOIN", "COMPLETED"),
+            ]
+        );
+    }
 }
