@@ -590,9 +590,12 @@ impl<'a> Compiler<'a> {
             shape_output,
         } = leaf;
         let depth = scope.path.len();
-        let var = self
-            .referenced
-            .contains(reference)
+        // A task whose input the view cannot read from its state (SET_VARIABLE) records it.
+        let recorded_input = match &mut state {
+            State::Pass(p) => p.extra.remove("__input"),
+            _ => None,
+        };
+        let var = (self.referenced.contains(reference) || recorded_input.is_some())
             .then(|| self.var_at(reference, depth));
         let mut assign = if first {
             self.initial_assign()
@@ -600,7 +603,11 @@ impl<'a> Compiler<'a> {
             Map::new()
         };
         if let Some(var) = &var {
-            assign.insert(var.clone(), json!({"output": refs::wrap(&result)}));
+            let mut record = json!({"output": refs::wrap(&result)});
+            if let Some(input) = recorded_input {
+                record["input"] = input;
+            }
+            assign.insert(var.clone(), record);
         }
         let permissive = task.permissive.unwrap_or(false) && !task.is_optional();
         let can_fail = matches!(state, State::Task(_));
@@ -833,10 +840,13 @@ impl<'a> Compiler<'a> {
                     output: Some(json!({})),
                     ..PassState::default()
                 };
-                // The `vars` member is added to the state's Assign by `emit_leaf`'s caller below.
+                // The `vars` member is added to the state's Assign by `emit_leaf`'s caller below,
+                // and so is the task's record, which shows its input as Conductor does.
                 let mut state = State::Pass(pass);
                 if let State::Pass(p) = &mut state {
                     p.extra.insert("__vars".into(), Value::Object(assign));
+                    p.extra
+                        .insert("__input".into(), Value::String(refs::wrap(&expr)));
                 }
                 Leaf {
                     state,
@@ -844,14 +854,23 @@ impl<'a> Compiler<'a> {
                     shape_output: false,
                 }
             }
-            TaskType::Noop => Leaf {
-                state: State::Pass(PassState {
+            TaskType::Noop => {
+                let mut pass = PassState {
                     output: Some(json!({})),
                     ..PassState::default()
-                }),
-                result: "{}".into(),
-                shape_output: false,
-            },
+                };
+                if !task.inputs().is_empty() {
+                    // Recorded for the view, as for SET_VARIABLE.
+                    let expr = self.param_expr(&inputs, look, &input_pointer);
+                    pass.extra
+                        .insert("__input".into(), Value::String(refs::wrap(&expr)));
+                }
+                Leaf {
+                    state: State::Pass(pass),
+                    result: "{}".into(),
+                    shape_output: false,
+                }
+            }
             TaskType::Wait => self.wait(task, &inputs, look, &input_pointer)?,
             TaskType::SubWorkflow => self.sub_workflow(task, &inputs, look, pointer)?,
             TaskType::StartWorkflow => self.start_workflow(task, look, pointer)?,

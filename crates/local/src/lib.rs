@@ -894,6 +894,7 @@ mod tests {
             );
             assert_eq!(workflow.tasks[1].task_type, last);
             assert_eq!(workflow.tasks[1].output_data, json!({}), "{last}");
+            assert_eq!(workflow.tasks[1].input_data, json!({"x": 3}), "{last}");
         }
     }
 
