@@ -22,10 +22,10 @@ const COMMITS_PER_CHECKPOINT: u64 = 256;
 /// How often the checkpointer runs when too few commits wake it.
 const IDLE_INTERVAL: Duration = Duration::from_secs(1);
 
-/// Log frames (pages, so 16 MiB) past which a checkpoint waits for the writer to pause so that
-/// the log can start over: under steady writes a passive checkpoint never catches up with the
-/// end, and a short log stays in the page cache.
-const RESTART_FRAMES: i64 = 4 * 1024;
+/// Log size past which a checkpoint waits for the writer to pause so that the log can start
+/// over: under steady writes a passive checkpoint never catches up with the end, and a short
+/// log stays in the page cache.
+const RESTART_BYTES: i64 = 16 * 1024 * 1024;
 
 /// The checkpointing thread of one file store; stopped and joined on drop.
 pub(crate) struct Checkpointer {
@@ -66,6 +66,11 @@ impl Checkpointer {
         };
         let conn = Connection::open(path).map_err(open_error)?;
         schema::configure(&conn).map_err(open_error)?;
+        // A frame holds one page; files keep the page size they were created with.
+        let page_size: i64 = conn
+            .pragma_query_value(None, "page_size", |row| row.get(0))
+            .map_err(open_error)?;
+        let restart_frames = RESTART_BYTES / page_size.max(512);
         let shared = Arc::new(Shared {
             state: Mutex::new(State::default()),
             wake: Condvar::new(),
@@ -75,7 +80,7 @@ impl Checkpointer {
             .name("ocflow-store-checkpoint".into())
             .spawn({
                 let shared = Arc::clone(&shared);
-                move || run(&conn, &shared)
+                move || run(&conn, &shared, restart_frames)
             })
             .map_err(|e| Error::Checkpointer(e.to_string()))?;
         Ok(Checkpointer {
@@ -111,7 +116,7 @@ impl Drop for Checkpointer {
     }
 }
 
-fn run(conn: &Connection, shared: &Shared) {
+fn run(conn: &Connection, shared: &Shared, restart_frames: i64) {
     loop {
         let state = shared.state();
         let (mut state, _) = shared
@@ -126,15 +131,15 @@ fn run(conn: &Connection, shared: &Shared) {
         // A failed checkpoint (the disk is full, another process holds the lock) loses
         // nothing: the frames stay in the log and the next round tries again.
         let _running = shared.running();
-        let _ = checkpoint(conn);
+        let _ = checkpoint(conn, restart_frames);
     }
 }
 
-/// Copies the log into the database without waiting for anyone; if the log has grown long,
-/// waits for the writer to pause and starts the log over.
-fn checkpoint(conn: &Connection) -> rusqlite::Result<()> {
+/// Copies the log into the database without waiting for anyone; if the log has grown past
+/// `restart_frames`, waits for the writer to pause and starts the log over.
+fn checkpoint(conn: &Connection, restart_frames: i64) -> rusqlite::Result<()> {
     let frames = wal_checkpoint(conn, "PASSIVE")?;
-    if frames > RESTART_FRAMES {
+    if frames > restart_frames {
         wal_checkpoint(conn, "RESTART")?;
     }
     Ok(())
