@@ -431,7 +431,14 @@ impl LocalHost {
     ) -> Result<Vec<PolledTask>, Error> {
         let queues = self.queues.as_ref().ok_or(Error::NoWorkerQueues)?;
         let store = Arc::clone(self.engine.store());
-        let is_live = move |message: &WorkerMessage| {
+        let in_store_file = self.store.path().is_some();
+        let is_live = move |conn: &rusqlite::Connection, message: &WorkerMessage| {
+            if in_store_file {
+                // The poll runs in the store's writing transaction, which may hold the task's
+                // token uncommitted (the outbox writes both at once): the store's own reads
+                // would not see it yet, this connection does.
+                return SqliteStore::token_pending_in(conn, &message.task_token).unwrap_or(true);
+            }
             store
                 .pending_tokens(&message.workflow_id)
                 .map(|tokens| tokens.iter().any(|t| t.token == message.task_token))
@@ -1107,5 +1114,74 @@ mod tests {
                 row("join", "JOIN", "COMPLETED"),
             ]
         );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 8)]
+    async fn polls_beside_many_starts_hand_out_every_task() {
+        // Polls and starts share the store's group commit: a poll may run in the transaction
+        // that is writing a task with its token, before that commits. Every task must still be
+        // handed out, none dropped as if its execution no longer waited.
+        let dir = tempfile::tempdir().unwrap();
+        let host = Arc::new(serving(Some(dir.path().join("host.db"))));
+        host.register_definition(&media()).unwrap();
+        const STARTS: usize = 300;
+        let total = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let pollers: Vec<_> = (0..4)
+            .map(|_| {
+                let (host, total) = (Arc::clone(&host), Arc::clone(&total));
+                tokio::spawn(async move {
+                    let mut seen = Vec::new();
+                    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+                    while tokio::time::Instant::now() < deadline
+                        && total.load(std::sync::atomic::Ordering::SeqCst) < STARTS
+                    {
+                        let polled = host
+                            .poll_tasks("encode", 10, None, Duration::from_millis(50))
+                            .await
+                            .unwrap();
+                        total.fetch_add(polled.len(), std::sync::atomic::Ordering::SeqCst);
+                        seen.extend(polled.into_iter().map(|t| t.message.workflow_id));
+                    }
+                    seen
+                })
+            })
+            .collect();
+        let starts: Vec<_> = (0..STARTS)
+            .map(|i| {
+                let host = Arc::clone(&host);
+                tokio::spawn(async move {
+                    host.launch(
+                        "media",
+                        json!({"file": format!("{i}.mp4")}),
+                        StartOptions::default(),
+                    )
+                    .await
+                    .unwrap()
+                })
+            })
+            .collect();
+        let mut started = Vec::new();
+        for start in starts {
+            started.push(start.await.unwrap());
+        }
+        let mut handed_out = Vec::new();
+        for poller in pollers {
+            handed_out.extend(poller.await.unwrap());
+        }
+        // What the pollers missed at the end is still queued, not dropped.
+        loop {
+            let polled = host
+                .poll_tasks("encode", 100, None, Duration::from_millis(100))
+                .await
+                .unwrap();
+            if polled.is_empty() {
+                break;
+            }
+            handed_out.extend(polled.into_iter().map(|t| t.message.workflow_id));
+        }
+        started.sort();
+        handed_out.sort();
+        assert_eq!(handed_out.len(), STARTS, "every task handed out once");
+        assert_eq!(handed_out, started);
     }
 }

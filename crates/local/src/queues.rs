@@ -96,13 +96,14 @@ impl WorkerQueues {
 
     /// Hands out up to `count` visible tasks of `task_type`, oldest first, and hides them for the
     /// visibility timeout. Tasks for which `is_live` says no (their execution stopped waiting)
-    /// are dropped instead.
+    /// are dropped instead; it gets the connection the poll runs on, which sees the writes of
+    /// the transaction it runs in.
     pub fn poll(
         &self,
         task_type: &str,
         count: usize,
         worker_id: Option<&str>,
-        is_live: &dyn Fn(&WorkerMessage) -> bool,
+        is_live: &dyn Fn(&rusqlite::Connection, &WorkerMessage) -> bool,
     ) -> Result<Vec<PolledTask>, TableError> {
         let now = self.clock.now();
         let hidden_until =
@@ -127,7 +128,7 @@ impl WorkerQueues {
                 .collect::<Result<Vec<_>, _>>()?;
             for (token, body, sent_at, poll_count) in rows {
                 let message = serde_json::from_str::<WorkerMessage>(&body).ok();
-                let Some(message) = message.filter(|m| is_live(m)) else {
+                let Some(message) = message.filter(|m| is_live(tx, m)) else {
                     tx.execute("DELETE FROM local_worker_tasks WHERE token = ?1", [&token])?;
                     continue;
                 };
@@ -158,7 +159,7 @@ impl WorkerQueues {
         count: usize,
         worker_id: Option<&str>,
         timeout: Duration,
-        is_live: &(dyn Fn(&WorkerMessage) -> bool + Sync),
+        is_live: &(dyn Fn(&rusqlite::Connection, &WorkerMessage) -> bool + Sync),
     ) -> Result<Vec<PolledTask>, TableError> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
@@ -302,7 +303,7 @@ mod tests {
         WorkerQueues::new(Tables::open(db).unwrap(), clock, Duration::from_secs(30))
     }
 
-    fn live(_: &WorkerMessage) -> bool {
+    fn live(_: &rusqlite::Connection, _: &WorkerMessage) -> bool {
         true
     }
 
@@ -377,7 +378,7 @@ mod tests {
         let q = queues(clock, None);
         q.push(&message("stale", "encode")).unwrap();
         let none = q
-            .poll("encode", 5, None, &|m| m.task_token != "stale")
+            .poll("encode", 5, None, &|_, m| m.task_token != "stale")
             .unwrap();
         assert!(none.is_empty());
         assert_eq!(q.len("encode").unwrap(), 0);

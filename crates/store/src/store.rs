@@ -165,6 +165,17 @@ impl SqliteStore {
         self.outbox.set(outbox)
     }
 
+    /// Whether `token` is pending, as `conn` sees it: for a check inside
+    /// [`write_with`](Self::write_with), whose transaction may hold a token not committed yet
+    /// (written with its [`Outbox`] message), which the store's own reads do not see.
+    pub fn token_pending_in(conn: &Connection, token: &str) -> Result<bool, Error> {
+        Ok(conn
+            .prepare_cached("SELECT 1 FROM tokens WHERE token = ?1")?
+            .query_row([token], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
     /// Runs `f` as one write of the group commit; see [`GroupWriter::write`].
     pub(crate) fn write<T>(
         &self,
