@@ -173,21 +173,6 @@ pub trait ExecutionStore: Send + Sync {
     }
     /// Appends events to an execution's history (ids continue the existing ones).
     fn append_events(&self, execution_id: &str, events: &[HistoryEvent]) -> Result<(), StoreError>;
-    /// Appends events and keeps a pending token in one step where the store can (a callback
-    /// task's `TaskTokenIssued` with its token). By default,
-    /// [`append_events`](Self::append_events) (when there are events) then
-    /// [`put_token`](Self::put_token).
-    fn append_events_with_token(
-        &self,
-        execution_id: &str,
-        events: &[HistoryEvent],
-        token: &PendingToken,
-    ) -> Result<(), StoreError> {
-        if !events.is_empty() {
-            self.append_events(execution_id, events)?;
-        }
-        self.put_token(token)
-    }
     /// Keeps a callback task's token with what goes with it ([`TokenIssue`]): the execution
     /// itself when the token's write creates it, the events not written yet, and the message
     /// that hands the token out when the store keeps such messages itself (an outbox, such as a
@@ -450,9 +435,16 @@ pub mod contract {
                 token: "t-1".into(),
             },
         };
-        store
-            .append_events_with_token("a", std::slice::from_ref(&issued), &token)
+        let delivered = store
+            .issue_token(&TokenIssue {
+                execution_id: "a",
+                create: None,
+                events: std::slice::from_ref(&issued),
+                token: &token,
+                message: None,
+            })
             .unwrap();
+        assert!(!delivered, "no message, nothing delivered");
         assert_eq!(store.history("a").unwrap().last(), Some(&issued));
         assert_eq!(store.pending_tokens("a").unwrap(), vec![token.clone()]);
         assert_eq!(store.take_token("t-1").unwrap(), Some(token.clone()));

@@ -549,22 +549,6 @@ impl SqliteStore {
         self.write(|tx| put_token(tx, token))
     }
 
-    fn append_with_token(
-        &self,
-        execution_id: &str,
-        events: &[HistoryEvent],
-        token: &PendingToken,
-    ) -> Result<(), Error> {
-        let rows = encode_events(execution_id, events)?;
-        self.write(|tx| {
-            if !rows.is_empty() {
-                let execution = execution_seq(tx, execution_id)?;
-                insert_events(tx, execution, execution_id, &rows, events)?;
-            }
-            put_token(tx, token)
-        })
-    }
-
     fn issue(&self, issue: &TokenIssue<'_>) -> Result<bool, Error> {
         let created = issue
             .create
@@ -679,15 +663,6 @@ impl ExecutionStore for SqliteStore {
 
     fn put_token(&self, token: &PendingToken) -> Result<(), StoreError> {
         Ok(self.put(token)?)
-    }
-
-    fn append_events_with_token(
-        &self,
-        execution_id: &str,
-        events: &[HistoryEvent],
-        token: &PendingToken,
-    ) -> Result<(), StoreError> {
-        Ok(self.append_with_token(execution_id, events, token)?)
     }
 
     fn issue_token(&self, issue: &TokenIssue<'_>) -> Result<bool, StoreError> {
