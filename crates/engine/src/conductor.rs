@@ -127,6 +127,34 @@ fn task_input(resource: &str, arguments: &Value) -> Value {
     }
 }
 
+/// The JOIN task of the fork task `fork`, scheduled `at`, in progress: Conductor's JOIN, which
+/// has no state of its own here.
+fn join_task(fork: &Task, join: &JoinTask, looped: bool, seq: u32, at: Millis) -> Task {
+    let iteration = if looped { fork.iteration.max(1) } else { 0 };
+    Task {
+        task_type: "JOIN".into(),
+        reference_task_name: if looped {
+            format!("{}__{iteration}", join.reference_task_name)
+        } else {
+            join.reference_task_name.clone()
+        },
+        task_def_name: join.task_name.clone(),
+        status: "IN_PROGRESS".into(),
+        input_data: json!({}),
+        output_data: json!({}),
+        retry_count: 0,
+        scheduled_time: at,
+        start_time: at,
+        end_time: 0,
+        reason_for_incompletion: None,
+        seq,
+        task_id: format!("{}-{seq}", fork.workflow_instance_id),
+        iteration,
+        workflow_instance_id: fork.workflow_instance_id.clone(),
+        callback_token: None,
+    }
+}
+
 fn is_empty(value: &Value) -> bool {
     value.as_object().is_none_or(Map::is_empty)
 }
@@ -389,20 +417,15 @@ pub fn workflow(
                 if let Some(join) = &mapped.join {
                     // Conductor's FORK outputs nothing; its JOIN holds the joined outputs.
                     task.output_data = json!({});
-                    let iteration = task.iteration;
                     let joined = assigned
                         .get(&join.variable)
                         .and_then(|view| view.get("output"))
                         .cloned()
                         .unwrap_or_else(|| json!({}));
-                    let mut join_task = new_task(&tasks, iteration.max(1), 0);
-                    join_task.task_type = "JOIN".into();
-                    join_task.reference_task_name = if mapped.loops.is_empty() {
-                        join.reference_task_name.clone()
-                    } else {
-                        format!("{}__{}", join.reference_task_name, iteration.max(1))
-                    };
-                    join_task.task_def_name = join.task_name.clone();
+                    let seq = u32::try_from(tasks.len() + 1).unwrap_or(u32::MAX);
+                    let looped = !mapped.loops.is_empty();
+                    let mut join_task =
+                        join_task(&tasks[index], join, looped, seq, event.timestamp);
                     join_task.status = "COMPLETED".into();
                     join_task.output_data = as_object(joined);
                     join_task.end_time = event.timestamp;
@@ -468,27 +491,9 @@ pub fn workflow(
         let fork = &mut tasks[index];
         fork.status = "COMPLETED".into();
         fork.end_time = fork.start_time;
-        let iteration = fork.iteration;
         let seq = u32::try_from(tasks.len() + 1).unwrap_or(u32::MAX);
-        let fork = &tasks[index];
-        tasks.push(Task {
-            task_type: "JOIN".into(),
-            reference_task_name: if looped {
-                format!("{}__{}", join.reference_task_name, iteration.max(1))
-            } else {
-                join.reference_task_name.clone()
-            },
-            task_def_name: join.task_name.clone(),
-            status: "IN_PROGRESS".into(),
-            input_data: json!({}),
-            output_data: json!({}),
-            reason_for_incompletion: None,
-            seq,
-            task_id: format!("{}-{seq}", record.id),
-            end_time: 0,
-            callback_token: None,
-            ..fork.clone()
-        });
+        let join = join_task(&tasks[index], join, looped, seq, tasks[index].start_time);
+        tasks.push(join);
     }
     if record.status.is_final() {
         for task in &mut tasks {
