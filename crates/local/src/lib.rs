@@ -259,9 +259,7 @@ impl LocalHost {
         input: Value,
         options: StartOptions,
     ) -> Result<String, Error> {
-        if self.retired().contains(workflow) {
-            return Err(ocflow_engine::Error::UnknownMachine(workflow.to_owned()).into());
-        }
+        self.startable(workflow)?;
         Ok(self.engine.start(workflow, input, options)?)
     }
 
@@ -273,9 +271,7 @@ impl LocalHost {
         input: Value,
         options: StartOptions,
     ) -> Result<String, Error> {
-        if self.retired().contains(workflow) {
-            return Err(ocflow_engine::Error::UnknownMachine(workflow.to_owned()).into());
-        }
+        self.startable(workflow)?;
         Ok(self.engine.launch(workflow, input, options).await?)
     }
 
@@ -339,6 +335,14 @@ impl LocalHost {
     /// The task logs.
     pub fn task_logs(&self) -> &TaskLogs {
         &self.logs
+    }
+
+    /// Refuses a start of a workflow whose every version was unregistered.
+    fn startable(&self, workflow: &str) -> Result<(), Error> {
+        if self.retired().contains(workflow) {
+            return Err(ocflow_engine::Error::UnknownMachine(workflow.to_owned()).into());
+        }
+        Ok(())
     }
 
     fn retired(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
@@ -1073,28 +1077,28 @@ mod tests {
                 .unwrap();
             polled.push(tasks[0].message.task_id.clone());
         }
-        let view = |workflow: &Workflow| -> Vec<(String, String, String)> {
-            workflow
+        // (reference, type, status) of each task, the two branches' in reference order.
+        let rows = |workflow: &Workflow| -> Vec<[String; 3]> {
+            let mut rows: Vec<[String; 3]> = workflow
                 .tasks
                 .iter()
-                .map(|t| {
-                    let row = (&t.reference_task_name, &t.task_type, &t.status);
-                    (row.0.clone(), row.1.clone(), row.2.clone())
-                })
-                .collect()
+                .map(|t| [&t.reference_task_name, &t.task_type, &t.status].map(String::clone))
+                .collect();
+            rows[1..3].sort();
+            rows
         };
-        let row = |r: &str, t: &str, s: &str| (r.to_owned(), t.to_owned(), s.to_owned());
-        let running = host.workflow(&id).unwrap();
-        let mut rows = view(&running);
-        rows[1..3].sort();
-        assert_eq!(
-            rows,
+        let expected = |branches: &str, join: &str| {
             [
-                row("fork", "FORK_JOIN", "COMPLETED"),
-                row("l", "left", "IN_PROGRESS"),
-                row("r", "right", "IN_PROGRESS"),
-                row("join", "JOIN", "IN_PROGRESS"),
+                ["fork", "FORK_JOIN", "COMPLETED"],
+                ["l", "left", branches],
+                ["r", "right", branches],
+                ["join", "JOIN", join],
             ]
+            .map(|row| row.map(str::to_owned))
+        };
+        assert_eq!(
+            rows(&host.workflow(&id).unwrap()),
+            expected("IN_PROGRESS", "IN_PROGRESS")
         );
         let done: TaskResult = serde_json::from_value(json!({"status": "COMPLETED"})).unwrap();
         for task_id in &polled {
@@ -1103,17 +1107,7 @@ mod tests {
         host.engine().wait(&id).await.unwrap();
         let ended = host.workflow(&id).unwrap();
         assert_eq!(ended.status, "COMPLETED");
-        let mut rows = view(&ended);
-        rows[1..3].sort();
-        assert_eq!(
-            rows,
-            [
-                row("fork", "FORK_JOIN", "COMPLETED"),
-                row("l", "left", "COMPLETED"),
-                row("r", "right", "COMPLETED"),
-                row("join", "JOIN", "COMPLETED"),
-            ]
-        );
+        assert_eq!(rows(&ended), expected("COMPLETED", "COMPLETED"));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 8)]
