@@ -82,6 +82,18 @@ impl Api {
         serde_json::from_str(&text).unwrap()
     }
 
+    /// Polls one `encode` task (the oldest queued).
+    pub(crate) async fn poll(&self) -> Value {
+        let tasks = self
+            .json(
+                Method::GET,
+                "/api/tasks/poll/batch/encode?count=1&timeout=5000",
+                None,
+            )
+            .await;
+        tasks[0].clone()
+    }
+
     /// The workflow once it has left RUNNING (runs that need no real time to pass).
     pub(crate) async fn finished(&self, id: &str) -> Value {
         for _ in 0..500 {

@@ -87,13 +87,7 @@ async fn update_v2_of_an_unknown_task_is_not_found() {
 async fn a_simple_task_shows_its_name_as_type_and_the_input_the_worker_got() {
     let api = Api::with_media().await;
     let id = api.start("a.mp4").await;
-    let polled = api
-        .json(
-            Method::GET,
-            "/api/tasks/poll/batch/encode?count=1&timeout=5000",
-            None,
-        )
-        .await;
+    let polled = api.poll().await;
     let running = api
         .json(Method::GET, &format!("/api/workflow/{id}"), None)
         .await;
@@ -104,13 +98,13 @@ async fn a_simple_task_shows_its_name_as_type_and_the_input_the_worker_got() {
     );
     assert_eq!(task["taskDefName"], "encode");
     assert_eq!(task["inputData"], json!({"file": "a.mp4"}));
-    assert_eq!(task["inputData"], polled[0]["inputData"]);
+    assert_eq!(task["inputData"], polled["inputData"]);
 
     let (status, text) = api
-        .call(Method::POST, "/api/tasks", Some(completed(&polled[0], 7)))
+        .call(Method::POST, "/api/tasks", Some(completed(&polled, 7)))
         .await;
     assert_eq!(status, StatusCode::OK, "{text}");
-    assert_eq!(text, polled[0]["taskId"].as_str().unwrap());
+    assert_eq!(text, polled["taskId"].as_str().unwrap());
     let workflow = api.finished(&id).await;
     let task = &workflow["tasks"][0];
     assert_eq!(workflow["status"], "COMPLETED");
@@ -194,14 +188,8 @@ async fn a_start_with_an_inline_definition_runs_it() {
 async fn a_result_may_name_the_task_by_the_id_the_workflow_lists() {
     let api = Api::with_media().await;
     let id = api.start("a.mp4").await;
-    let polled = api
-        .json(
-            Method::GET,
-            "/api/tasks/poll/batch/encode?count=1&timeout=5000",
-            None,
-        )
-        .await;
-    assert_eq!(polled[0]["workflowInstanceId"], id.as_str());
+    let polled = api.poll().await;
+    assert_eq!(polled["workflowInstanceId"], id.as_str());
     let running = api
         .json(Method::GET, &format!("/api/workflow/{id}"), None)
         .await;

@@ -27,18 +27,6 @@ impl Api {
         id
     }
 
-    /// Polls one `encode` task (the oldest queued).
-    async fn poll(&self) -> Value {
-        let tasks = self
-            .json(
-                Method::GET,
-                "/api/tasks/poll/batch/encode?count=1&timeout=5000",
-                None,
-            )
-            .await;
-        tasks[0].clone()
-    }
-
     async fn complete(&self, task: &Value, extra: Value) {
         let mut result = json!({"taskId": task["taskId"],
                                 "workflowInstanceId": task["workflowInstanceId"],

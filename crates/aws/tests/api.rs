@@ -105,6 +105,18 @@ async fn poll_task(app: &Router, task_type: &str) -> Value {
     panic!("no {task_type} task arrived");
 }
 
+/// Registers a workflow definition; it must be accepted.
+async fn register(app: &Router, definition: Value) {
+    let (status, body) = call(
+        app,
+        Method::POST,
+        "/api/metadata/workflow",
+        Some(definition),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
 fn media_workflow() -> Value {
     json!({
         "name": "media", "version": 1, "schemaVersion": 2,
@@ -117,14 +129,7 @@ fn media_workflow() -> Value {
 #[tokio::test]
 async fn a_registered_workflow_runs_through_the_api_with_a_worker() {
     let app = deployment().await;
-    let (status, body) = call(
-        &app,
-        Method::POST,
-        "/api/metadata/workflow",
-        Some(media_workflow()),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    register(&app, media_workflow()).await;
     let (status, _) = call(
         &app,
         Method::POST,
@@ -255,8 +260,7 @@ async fn a_waiting_workflow_is_terminated_once() {
         "tasks": [{"name": "hold", "taskReferenceName": "hold", "type": "WAIT",
                    "inputParameters": {"duration": "10 minutes"}}]
     });
-    let (status, body) = call(&app, Method::POST, "/api/metadata/workflow", Some(pause)).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    register(&app, pause).await;
     let (status, id) = call(
         &app,
         Method::POST,
@@ -311,14 +315,7 @@ async fn tasks_logs_queues_lists_removal_and_definitions_by_version() {
     let app = deployment().await;
     let health = get_json(&app, "/api/health").await;
     assert_eq!(health["healthy"], true, "{health}");
-    let (status, body) = call(
-        &app,
-        Method::POST,
-        "/api/metadata/workflow",
-        Some(media_workflow()),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    register(&app, media_workflow()).await;
     let (status, id) = call(
         &app,
         Method::POST,
@@ -443,8 +440,7 @@ async fn tasks_logs_queues_lists_removal_and_definitions_by_version() {
 
     let mut second = media_workflow();
     second["version"] = json!(2);
-    let (status, body) = call(&app, Method::POST, "/api/metadata/workflow", Some(second)).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    register(&app, second).await;
     assert_eq!(
         get_json(&app, "/api/metadata/workflow/media").await["version"],
         2

@@ -196,16 +196,11 @@ fn committed_writes_survive_a_process_crash() {
     }
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store.db");
-    let status = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "committed_writes_survive_a_process_crash",
-            "--nocapture",
-        ])
-        .env(CRASH_CHILD, &path)
-        .status()
-        .unwrap();
-    assert!(!status.success(), "the child aborts after writing");
+    run_aborting_child(
+        "committed_writes_survive_a_process_crash",
+        CRASH_CHILD,
+        &path,
+    );
     let store = SqliteStore::open(&path).unwrap();
     let history = store.history("x").unwrap();
     assert_eq!(history.len(), 100);
@@ -216,6 +211,17 @@ fn committed_writes_survive_a_process_crash() {
 /// Writes of one thread among many: a create, then appends, each read back at once by the
 /// store's readers (which see committed writes only); every tenth append first tries an event
 /// id it has already, which is refused without touching the writes that share its commit.
+/// Runs this binary's test `name` in a child process with `env` set to `path`, where it writes
+/// to the store at `path` and aborts.
+fn run_aborting_child(name: &str, env: &str, path: &std::path::Path) {
+    let status = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", name, "--nocapture"])
+        .env(env, path)
+        .status()
+        .unwrap();
+    assert!(!status.success(), "the child aborts after writing");
+}
+
 fn write_concurrently(store: &SqliteStore, t: i64, appends: u64) {
     let id = format!("g{t}");
     store.create_execution(&record(&id, "m", t)).unwrap();
@@ -285,16 +291,11 @@ fn acknowledged_concurrent_writes_survive_a_process_crash() {
     }
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store.db");
-    let status = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "acknowledged_concurrent_writes_survive_a_process_crash",
-            "--nocapture",
-        ])
-        .env(CONCURRENT_CRASH_CHILD, &path)
-        .status()
-        .unwrap();
-    assert!(!status.success(), "the child aborts after writing");
+    run_aborting_child(
+        "acknowledged_concurrent_writes_survive_a_process_crash",
+        CONCURRENT_CRASH_CHILD,
+        &path,
+    );
     let store = SqliteStore::open(&path).unwrap();
     for t in 0..8 {
         assert_eq!(store.history(&format!("g{t}")).unwrap().len(), 40);
